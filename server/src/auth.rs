@@ -1,0 +1,147 @@
+//! Who is calling: signature checks, Epistula replay protection and role checks.
+
+use std::time::SystemTime;
+
+use axum::http::HeaderMap;
+use protocol::auth::{self, Verified};
+
+use crate::AppState;
+use crate::config::Role;
+use crate::db;
+use crate::error::ApiError;
+
+/// Checks the request's signature, if any, without the database: form, freshness and
+/// sr25519 signature. Whether an Epistula uuid was spent before is the caller's next
+/// question ([`authenticate`] asks it; `/v2/submit` asks it inside its one statement).
+pub fn verify(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<Verified>, ApiError> {
+    let verified = auth::verify_request(headers, body, &state.settings.auth, SystemTime::now())
+        .map_err(|error| {
+            // The claimed signer is unproven, so it is logged apart from the span's `hotkey`;
+            // it is what an operator needs to find a miner whose clock is off.
+            let claimed = [
+                auth::header::EPISTULA_SIGNED_BY,
+                auth::header::X_AUTH_SS58_ADDRESS,
+            ]
+            .iter()
+            .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+            .unwrap_or("");
+            let span = tracing::Span::current();
+            span.record("reason", error.code());
+            span.record("hotkey", claimed);
+            tracing::debug!(%error, "authentication refused");
+            state.metrics.auth_failure(error.code());
+            ApiError::Unauthorized(error.to_string())
+        })?;
+    if let Some(verified) = &verified {
+        tracing::Span::current().record("hotkey", verified.hotkey.as_str());
+    }
+    Ok(verified)
+}
+
+/// [`verify`], refusing unsigned requests.
+pub fn verify_signed(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Verified, ApiError> {
+    verify(state, headers, body)?.ok_or_else(|| {
+        state.metrics.auth_failure("missing");
+        ApiError::Unauthorized(
+            "missing authentication: sign the request with Epistula v2 (Epistula-* headers) or X-Auth (X-Auth-* headers)"
+                .into(),
+        )
+    })
+}
+
+/// The 401 for an Epistula uuid spent before.
+pub fn replayed(state: &AppState, uuid: Option<uuid::Uuid>) -> ApiError {
+    let uuid = uuid.map(|u| u.to_string()).unwrap_or_default();
+    tracing::Span::current().record("reason", "replay");
+    tracing::debug!(%uuid, "authentication refused");
+    state.metrics.auth_failure("replay");
+    ApiError::Unauthorized(format!(
+        "Epistula-Uuid {uuid} was already used; sign every request with a new uuid"
+    ))
+}
+
+/// Checks the request's signature, if any, and accepts its Epistula uuid once.
+///
+/// Returns `None` for an unsigned request. The uuid is recorded in its own statement,
+/// before the request's work: a uuid is spent by authenticating, whatever the request's
+/// outcome, so no signed request can be replayed later.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<Verified>, ApiError> {
+    match verify(state, headers, body)? {
+        Some(verified) => spend_uuid(state, verified).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// [`authenticate`], refusing unsigned requests.
+pub async fn require_signature(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Verified, ApiError> {
+    spend_uuid(state, verify_signed(state, headers, body)?).await
+}
+
+async fn spend_uuid(state: &AppState, verified: Verified) -> Result<Verified, ApiError> {
+    if let Some(uuid) = verified.epistula_uuid {
+        if !db::nonces::consume(&state.db, uuid, &verified.hotkey, verified.signed_at_ms).await? {
+            return Err(replayed(state, Some(uuid)));
+        }
+    }
+    Ok(verified)
+}
+
+/// The 403 for a signer that may not submit posts, given its registered roles.
+///
+/// With open registration any hotkey may submit except one registered only in other roles
+/// (a validator's key should not also mine unless the operator says so); with closed
+/// registration only hotkeys registered as miners may. (`pulse_submit` applies the rule;
+/// this words the refusal.)
+pub fn not_a_miner(state: &AppState, hotkey: &str, roles: &[Role]) -> ApiError {
+    let reason = if roles.is_empty() {
+        format!(
+            "hotkey {hotkey} is not registered as a miner on this server (registration is closed)"
+        )
+    } else {
+        format!(
+            "hotkey {hotkey} is registered as {} and may not submit posts",
+            join_roles(roles)
+        )
+    };
+    tracing::Span::current().record("reason", "wrong_role");
+    state.metrics.auth_failure("wrong_role");
+    ApiError::Forbidden(reason)
+}
+
+fn join_roles(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// Refuses a signer that is not registered as a validator (whatever the registration mode:
+/// validators decide miners' scores, so they are always listed explicitly).
+pub async fn require_validator(state: &AppState, hotkey: &str) -> Result<(), ApiError> {
+    let roles = db::hotkeys::roles(&state.db, hotkey).await?;
+    if roles.contains(&Role::Validator) {
+        return Ok(());
+    }
+    tracing::Span::current().record("reason", "wrong_role");
+    state.metrics.auth_failure("wrong_role");
+    Err(ApiError::Forbidden(format!(
+        "hotkey {hotkey} is not registered as a validator on this server (pulse-server hotkeys add {hotkey} --role validator)"
+    )))
+}

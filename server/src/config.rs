@@ -1,0 +1,420 @@
+//! Command line and environment configuration.
+//!
+//! Every setting is a flag and an environment variable; `pulse-server --help` lists them
+//! with their defaults, and the README's configuration table mirrors it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use protocol::auth::{self, AuthPolicy};
+use protocol::window;
+
+/// `pulse-server`: the Pulse coordination API.
+#[derive(Debug, Parser)]
+#[command(name = "pulse-server", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a subcommand the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Where the database is.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// How the server behaves.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server (the default).
+    Serve,
+    /// Manage the hotkey registry (who may act as miner or validator).
+    Hotkeys {
+        /// The registry operation.
+        #[command(subcommand)]
+        action: HotkeysCommand,
+    },
+    /// Print the OpenAPI document and exit.
+    Openapi,
+    /// Exit 0 when the server at --url answers /ready with 200 (for container healthchecks).
+    Healthcheck {
+        /// Base URL of the server; default: this configuration's PULSE_BIND on loopback.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+/// `pulse-server hotkeys ...`.
+#[derive(Debug, Subcommand)]
+pub enum HotkeysCommand {
+    /// Register a hotkey in a role.
+    Add {
+        /// SS58 address of the hotkey.
+        hotkey: String,
+        /// The role it may act in.
+        #[arg(long, value_enum, default_value_t = Role::Miner)]
+        role: Role,
+    },
+    /// Remove a hotkey's role (all its roles without --role).
+    Remove {
+        /// SS58 address of the hotkey.
+        hotkey: String,
+        /// Only this role.
+        #[arg(long, value_enum)]
+        role: Option<Role>,
+    },
+    /// List registered hotkeys.
+    List,
+}
+
+/// What a hotkey may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Role {
+    /// Submits posts.
+    Miner,
+    /// Checks sampled posts and reads scores.
+    Validator,
+}
+
+impl Role {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Miner => "miner",
+            Role::Validator => "validator",
+        }
+    }
+
+    /// The role stored under `name`.
+    pub fn from_db(name: &str) -> Option<Self> {
+        match name {
+            "miner" => Some(Role::Miner),
+            "validator" => Some(Role::Validator),
+            _ => None,
+        }
+    }
+}
+
+/// Who may submit as a miner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registration {
+    /// Any validly signed hotkey may submit, unless it is registered only as a validator.
+    Open,
+    /// Only hotkeys registered as miners may submit.
+    Closed,
+}
+
+/// Where the current block comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlockSourceKind {
+    /// Derived from the clock: (now - GENESIS_UNIX) / BLOCK_TIME_SECS.
+    Clock,
+    /// The chain head of a subtensor node, read over JSON-RPC.
+    Subtensor,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Database settings.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL. Without it, pulse-server runs its own PostgreSQL cluster in
+    /// PULSE_DATA_DIR from the machine's PostgreSQL binaries.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory for the embedded PostgreSQL cluster (used without DATABASE_URL).
+    #[arg(long, env = "PULSE_DATA_DIR", default_value = ".pulse", global = true)]
+    pub data_dir: PathBuf,
+    /// Directory holding initdb, pg_ctl and postgres for the embedded cluster; searched
+    /// for when unset.
+    #[arg(long, env = "PG_BIN_DIR", global = true)]
+    pub pg_bin_dir: Option<PathBuf>,
+    /// Unprivileged user that runs the embedded cluster when pulse-server runs as root
+    /// (PostgreSQL refuses to run as root).
+    #[arg(long, env = "PULSE_PG_USER", default_value = "postgres", global = true)]
+    pub pg_user: String,
+    /// Most database connections this process opens.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_max_connections: u32,
+    /// Longest a request waits for a database connection before it is answered 503, in
+    /// seconds.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 3.0, global = true,
+          value_parser = parse_block_time)]
+    pub database_acquire_timeout_secs: f64,
+}
+
+/// Server settings.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "PULSE_BIND",
+        default_value = "0.0.0.0:8001",
+        global = true
+    )]
+    pub bind: SocketAddr,
+    /// Blocks per rate-limit window.
+    #[arg(long, env = "BLOCKS_PER_WINDOW", default_value_t = window::DEFAULT_BLOCKS_PER_WINDOW,
+          global = true, value_parser = clap::value_parser!(u64).range(1..))]
+    pub blocks_per_window: u64,
+    /// New posts each miner hotkey may submit per window.
+    #[arg(long, env = "MAX_SUBMISSION_RATE", default_value_t = window::DEFAULT_MAX_SUBMISSIONS,
+          global = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_submission_rate: u32,
+    /// Probability that a new post is selected for validation, in [0, 1].
+    #[arg(long, env = "VALIDATION_PROBABILITY", default_value_t = 0.2, global = true,
+          value_parser = parse_probability)]
+    pub validation_probability: f64,
+    /// Prefix of the signed X-Auth message (`<prefix>:<unix seconds>`).
+    #[arg(long, env = "AUTH_MESSAGE_PREFIX", default_value = auth::DEFAULT_MESSAGE_PREFIX, global = true)]
+    pub auth_message_prefix: String,
+    /// Oldest accepted signature, in seconds.
+    #[arg(long, env = "AUTH_MAX_AGE_SECS", default_value_t = auth::DEFAULT_MAX_AGE_SECS, global = true)]
+    pub auth_max_age_secs: u64,
+    /// Furthest accepted signature time ahead of the server's clock, in seconds.
+    #[arg(long, env = "AUTH_MAX_FUTURE_SECS", default_value_t = auth::DEFAULT_MAX_FUTURE_SECS, global = true)]
+    pub auth_max_future_secs: u64,
+    /// Where the current block comes from.
+    #[arg(long, env = "BLOCK_SOURCE", value_enum, default_value_t = BlockSourceKind::Clock, global = true)]
+    pub block_source: BlockSourceKind,
+    /// Seconds per block (the clock source's pace; the subtensor source's refresh interval).
+    #[arg(long, env = "BLOCK_TIME_SECS", default_value_t = window::DEFAULT_BLOCK_TIME_SECS,
+          global = true, value_parser = parse_block_time)]
+    pub block_time_secs: f64,
+    /// Unix time of block 0 for the clock source. The default, 2023-03-20T00:00:00Z, is
+    /// about when the Bittensor mainnet (finney) started, so clock blocks are near the
+    /// chain's; use BLOCK_SOURCE=subtensor for the chain's own.
+    #[arg(long, env = "GENESIS_UNIX", default_value_t = DEFAULT_GENESIS_UNIX, global = true)]
+    pub genesis_unix: i64,
+    /// Subtensor node for BLOCK_SOURCE=subtensor (http(s):// or ws(s)://; the JSON-RPC is
+    /// read over HTTP on the same port).
+    #[arg(long, env = "SUBTENSOR_URL", global = true)]
+    pub subtensor_url: Option<String>,
+    /// Hotkeys (SS58, comma-separated) registered as validators at start, in addition to
+    /// those added with `pulse-server hotkeys add`.
+    #[arg(long, env = "VALIDATOR_HOTKEYS", value_delimiter = ',', global = true, value_parser = parse_ss58)]
+    pub validator_hotkeys: Vec<String>,
+    /// Whether unregistered hotkeys may submit as miners.
+    #[arg(long, env = "REGISTRATION", value_enum, default_value_t = Registration::Open, global = true)]
+    pub registration: Registration,
+    /// Seconds a validator holds a leased task before it returns to the queue.
+    #[arg(long, env = "VALIDATION_LEASE_SECS", default_value_t = 300, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub validation_lease_secs: u64,
+    /// Independent verdicts each selected post needs (from different validators); a
+    /// majority decides.
+    #[arg(long, env = "VALIDATION_VERDICTS", default_value_t = 1, global = true,
+          value_parser = clap::value_parser!(u16).range(1..=15))]
+    pub validation_verdicts: u16,
+    /// Factor a miner's window score is multiplied by when any of its posts failed
+    /// validation in that window (the reference documents 0.1).
+    #[arg(long, env = "FAILED_VALIDATION_FACTOR", default_value_t = 0.1, global = true,
+          value_parser = parse_probability)]
+    pub failed_validation_factor: f64,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "PULSE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, global = true)]
+    pub max_body_bytes: usize,
+    /// Most connections open at once; more are closed as soon as they are accepted.
+    #[arg(long, env = "PULSE_MAX_CONNECTIONS", default_value_t = 1024, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Longest wait for a request's headers, and for the next request on an idle
+    /// keep-alive connection, in seconds.
+    #[arg(long, env = "PULSE_HEADER_TIMEOUT_SECS", default_value_t = 15, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+    /// Longest a request may take before the server answers 503, in seconds.
+    #[arg(
+        long,
+        env = "PULSE_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+}
+
+/// 2023-03-20T00:00:00Z.
+pub const DEFAULT_GENESIS_UNIX: i64 = 1_679_270_400;
+/// Room for a 25,000-character post even when every character is JSON-escaped as a
+/// surrogate pair (Python's `json.dumps` escapes non-ASCII by default).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024;
+
+fn parse_probability(raw: &str) -> Result<f64, String> {
+    let p: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability in [0, 1]"))
+    }
+}
+
+fn parse_ss58(raw: &str) -> Result<String, String> {
+    let hotkey = raw.trim();
+    protocol::ss58::decode(hotkey)
+        .map_err(|e| format!("{hotkey:?} is not an SS58 address: {e}"))?;
+    Ok(hotkey.to_string())
+}
+
+fn parse_block_time(raw: &str) -> Result<f64, String> {
+    let secs: f64 = raw
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number"))?;
+    if secs.is_finite() && secs >= 0.001 {
+        Ok(secs)
+    } else {
+        Err(format!("{secs} must be a number of seconds >= 0.001"))
+    }
+}
+
+/// The settings request handlers read, derived from [`ServeArgs`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Blocks per window.
+    pub blocks_per_window: u64,
+    /// New posts per miner hotkey per window.
+    pub max_submissions: u32,
+    /// Probability of selecting a new post for validation.
+    pub validation_probability: f64,
+    /// Signature checks.
+    pub auth: AuthPolicy,
+    /// Seconds per block, for estimating when windows end.
+    pub block_time_secs: f64,
+    /// Who may submit.
+    pub registration: Registration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Longest wait for request headers.
+    pub header_read_timeout: Duration,
+    /// How long a validator holds a leased task.
+    pub validation_lease: Duration,
+    /// Verdicts each selected post needs.
+    pub validation_verdicts: u16,
+    /// Window-score factor when posts failed validation.
+    pub failed_validation_factor: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            blocks_per_window: window::DEFAULT_BLOCKS_PER_WINDOW,
+            max_submissions: window::DEFAULT_MAX_SUBMISSIONS,
+            validation_probability: 0.2,
+            auth: AuthPolicy::default(),
+            block_time_secs: window::DEFAULT_BLOCK_TIME_SECS,
+            registration: Registration::Open,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(15),
+            validation_lease: Duration::from_secs(300),
+            validation_verdicts: 1,
+            failed_validation_factor: 0.1,
+        }
+    }
+}
+
+impl From<&ServeArgs> for Settings {
+    fn from(args: &ServeArgs) -> Self {
+        Self {
+            blocks_per_window: args.blocks_per_window,
+            max_submissions: args.max_submission_rate,
+            validation_probability: args.validation_probability,
+            auth: AuthPolicy {
+                message_prefix: args.auth_message_prefix.clone(),
+                max_age: Duration::from_secs(args.auth_max_age_secs),
+                max_future: Duration::from_secs(args.auth_max_future_secs),
+            },
+            block_time_secs: args.block_time_secs,
+            registration: args.registration,
+            max_body_bytes: args.max_body_bytes,
+            request_timeout: Duration::from_secs(args.request_timeout_secs),
+            max_connections: args.max_connections as usize,
+            header_read_timeout: Duration::from_secs(args.header_timeout_secs),
+            validation_lease: Duration::from_secs(args.validation_lease_secs),
+            validation_verdicts: args.validation_verdicts,
+            failed_validation_factor: args.failed_validation_factor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_the_reference_system() {
+        let cli = Cli::try_parse_from(["pulse-server"]).unwrap();
+        let settings = Settings::from(&cli.serve);
+        assert_eq!(cli.serve.bind.to_string(), "0.0.0.0:8001");
+        assert_eq!(settings.blocks_per_window, 100);
+        assert_eq!(settings.max_submissions, 5);
+        assert_eq!(settings.validation_probability, 0.2);
+        assert_eq!(settings.auth.message_prefix, "talisman-ai-auth");
+        assert_eq!(settings.auth.max_age, Duration::from_secs(300));
+        assert_eq!(settings.auth.max_future, Duration::from_secs(60));
+        assert_eq!(cli.serve.block_source, BlockSourceKind::Clock);
+        assert_eq!(cli.serve.registration, Registration::Open);
+    }
+
+    #[test]
+    fn probabilities_outside_zero_to_one_are_refused() {
+        assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "1.5"]).is_err());
+        assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "-0.1"]).is_err());
+        assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "1"]).is_ok());
+    }
+
+    #[test]
+    fn a_zero_window_or_quota_is_refused() {
+        assert!(Cli::try_parse_from(["pulse-server", "--blocks-per-window", "0"]).is_err());
+        assert!(Cli::try_parse_from(["pulse-server", "--max-submission-rate", "0"]).is_err());
+        assert!(Cli::try_parse_from(["pulse-server", "--block-time-secs", "0"]).is_err());
+    }
+
+    #[test]
+    fn hotkey_subcommands_parse_with_roles() {
+        let cli = Cli::try_parse_from([
+            "pulse-server",
+            "hotkeys",
+            "add",
+            "5Abc",
+            "--role",
+            "validator",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Hotkeys {
+                action: HotkeysCommand::Add { hotkey, role },
+            }) => {
+                assert_eq!((hotkey.as_str(), role), ("5Abc", Role::Validator));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Database access: one module per table group, plain functions over sqlx.
+//!
+//! Functions take `impl PgExecutor` or `&mut PgConnection`, so a handler composes them in
+//! one transaction and reads as begin, check, write, commit.
+
+pub mod hotkeys;
+pub mod miners;
+pub mod nonces;
+pub mod scores;
+pub mod submissions;
+pub mod validation;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The migrations in `migrations/`, embedded at build time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// How long a request waits for a database connection by default before it is answered
+/// 503: long enough to ride out a burst, short enough that clients hear of an outage fast.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens a pool on `url` with the default acquire timeout.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// Opens a pool on `url`; a request waits at most `acquire_timeout` for a connection.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url
+        .parse()
+        .context("DATABASE_URL is not a PostgreSQL URL")?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        // A ping before every checkout would cost a round trip per statement; a connection
+        // that died is found by the statement that uses it (503, and the pool replaces it).
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to the database at {}", redact(url)))
+}
+
+/// Applies pending migrations. Safe to run from several processes at once: sqlx holds an
+/// advisory lock while migrating.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("applying database migrations failed")
+}
+
+/// A database URL with its password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,176 @@
+//! The one error type of the API and how each variant looks on the wire.
+//!
+//! Every error body has a `detail` (BRIEF A4); replies of `/v2/submit` also carry the
+//! window fields at the top level, so a client can stay in step whatever the outcome.
+//! Server faults are logged once here with their cause chain and answered with an opaque
+//! body.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use protocol::WindowInfo;
+use protocol::api::{
+    ConflictBody, ConflictDetail, ErrorBody, FieldError, RateLimitBody, RateLimitDetail,
+    ValidationErrorBody,
+};
+use thiserror::Error;
+
+use crate::chain::BlockSourceError;
+
+/// Seconds a client should wait before retrying when the server is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Everything a request can fail with.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    /// 401: missing, malformed, stale or wrongly signed authentication.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: a valid signer that may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: nothing there.
+    #[error("{0}")]
+    NotFound(String),
+    /// 413: the body exceeds the configured limit.
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 422: invalid fields.
+    #[error("invalid request body")]
+    Invalid(Vec<FieldError>),
+    /// 409: the idempotency key is stored with different data.
+    #[error("{}", .0.message)]
+    Conflict(ConflictDetail),
+    /// 429: the hotkey's quota for this window is used.
+    #[error("{}", .detail.message)]
+    RateLimited {
+        /// The 429 body's detail.
+        detail: RateLimitDetail,
+        /// Whole seconds until the next window, for `Retry-After`.
+        retry_after_secs: u64,
+    },
+    /// 503: the database or the block source cannot be reached.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// 500: a fault of the server's own.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        // Connection trouble is the database being away, which clients should retry; any
+        // other database error is a fault of ours.
+        match &error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => {
+                tracing::warn!(error = %error, "database unavailable");
+                ApiError::Unavailable("database unavailable".into())
+            }
+            _ => ApiError::Internal(anyhow::Error::new(error).context("database query failed")),
+        }
+    }
+}
+
+impl From<BlockSourceError> for ApiError {
+    fn from(error: BlockSourceError) -> Self {
+        tracing::warn!(%error, "block source unavailable");
+        ApiError::Unavailable(error.to_string())
+    }
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Attaches the window fields to the error's body.
+    pub fn with_window(self, window: Option<WindowInfo>) -> WindowedError {
+        WindowedError {
+            error: self,
+            window,
+        }
+    }
+
+    /// The response for this error, with `window` flattened into the body when given.
+    fn into_response_with(self, window: Option<WindowInfo>) -> Response {
+        let status = self.status();
+        let mut headers = HeaderMap::new();
+        let body = match self {
+            ApiError::Invalid(detail) => {
+                Json(ValidationErrorBody { detail, window }).into_response()
+            }
+            ApiError::Conflict(detail) => match window {
+                Some(window) => Json(ConflictBody { detail, window }).into_response(),
+                None => Json(serde_json::json!({ "detail": detail })).into_response(),
+            },
+            ApiError::RateLimited {
+                detail,
+                retry_after_secs,
+            } => {
+                headers.insert("retry-after", HeaderValue::from(retry_after_secs));
+                match window {
+                    Some(window) => Json(RateLimitBody { detail, window }).into_response(),
+                    None => Json(serde_json::json!({ "detail": detail })).into_response(),
+                }
+            }
+            ApiError::Unavailable(reason) => {
+                headers.insert(
+                    "retry-after",
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+                );
+                Json(ErrorBody {
+                    detail: reason,
+                    window,
+                })
+                .into_response()
+            }
+            ApiError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "request failed");
+                Json(ErrorBody {
+                    detail: "internal server error".into(),
+                    window,
+                })
+                .into_response()
+            }
+            other => Json(ErrorBody {
+                detail: other.to_string(),
+                window,
+            })
+            .into_response(),
+        };
+        (status, headers, body).into_response()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.into_response_with(None)
+    }
+}
+
+/// An [`ApiError`] whose body carries the window fields.
+#[derive(Debug)]
+pub struct WindowedError {
+    error: ApiError,
+    window: Option<WindowInfo>,
+}
+
+impl IntoResponse for WindowedError {
+    fn into_response(self) -> Response {
+        self.error.into_response_with(self.window)
+    }
+}

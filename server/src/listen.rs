@@ -1,0 +1,107 @@
+//! The HTTP server loop: accepting connections with limits a public service needs.
+//!
+//! `axum::serve` sets no timers and no connection limit, so a client that trickles its
+//! headers (slow-loris) or opens connections by the thousand could hold sockets and tasks
+//! forever. This loop serves the same router through hyper with:
+//! - a cap on open connections (`PULSE_MAX_CONNECTIONS`): a connection over the cap is
+//!   closed as soon as it is accepted, so a flood cannot starve the clients already served;
+//! - a header read timeout (`PULSE_HEADER_TIMEOUT_SECS`), which hyper also applies to
+//!   keep-alive connections waiting idle for their next request;
+//! - graceful shutdown: stop accepting, let requests in flight finish (at most
+//!   [`SHUTDOWN_GRACE`]), then close.
+//!
+//! Bodies are bounded separately (`PULSE_MAX_BODY_BYTES`), and a request whose handling
+//! (body read included) takes longer than `PULSE_REQUEST_TIMEOUT_SECS` is answered 503.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::metrics::Metrics;
+
+/// How long requests in flight may run after shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Connection limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Longest wait for a request's headers (and for the next request on an idle
+    /// keep-alive connection).
+    pub header_read_timeout: Duration,
+}
+
+/// Serves `app` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            metrics.connections_rejected.inc();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = builder
+            .serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                TowerToHyperService::new(app.clone()),
+            )
+            .into_owned();
+        let connection = graceful.watch(connection);
+        let open = Arc::clone(&metrics);
+        open.open_connections.inc();
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+            open.open_connections.dec();
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still in flight after {} s; closing",
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `GET /metrics`: Prometheus text format.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::AppState;
+
+/// Prometheus metrics of this server process.
+///
+/// Requests by route and status, latency histograms, submissions by outcome, selections,
+/// leases and lease expiries, verdicts by outcome and code, authentication failures by
+/// reason, and at scrape time: validation queue depth, database pool use, current block.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
+)]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let m = &state.metrics;
+    // The gauges describe shared state; a database that does not answer leaves the last
+    // value rather than failing the scrape.
+    if let Ok(Ok(depth)) = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        sqlx::query_scalar!(
+            r#"select count(*) as "depth!" from validation_slots where answered_by is null"#
+        )
+        .fetch_one(&state.db),
+    )
+    .await
+    {
+        m.queue_depth.set(depth);
+    }
+    m.db_connections.set(i64::from(state.db.size()));
+    m.db_idle_connections.set(state.db.num_idle() as i64);
+    m.db_max_connections
+        .set(i64::from(state.db.options().get_max_connections()));
+    if let Ok(block) = state.blocks.current_block() {
+        m.current_block.set(block as i64);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        m.render(),
+    )
+}

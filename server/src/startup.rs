@@ -1,0 +1,202 @@
+//! From settings to a running server, and the admin subcommands.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::chain::BlockSource;
+use crate::config::{
+    BlockSourceKind, Cli, Command, DatabaseArgs, HotkeysCommand, ServeArgs, Settings,
+};
+use crate::embedded::EmbeddedPostgres;
+use crate::{AppState, db, openapi, serve};
+
+/// Runs what the command line asks for.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        None | Some(Command::Serve) => {
+            with_database(&cli.database, |pool| serve_forever(pool, &cli.serve)).await
+        }
+        Some(Command::Hotkeys { action }) => {
+            with_database(&cli.database, |pool| hotkeys(pool, action)).await
+        }
+        Some(Command::Openapi) => {
+            println!("{}", openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Some(Command::Healthcheck { url }) => healthcheck(url.as_deref(), &cli.serve).await,
+    }
+}
+
+/// Probes `/ready` of a running server: exit 0 when it answers 200.
+async fn healthcheck(url: Option<&str>, args: &ServeArgs) -> anyhow::Result<()> {
+    let base = match url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            // A wildcard bind address is reached on loopback.
+            let mut address = args.bind;
+            if address.ip().is_unspecified() {
+                address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{address}")
+        }
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let response = client
+        .get(format!("{base}/ready"))
+        .send()
+        .await
+        .with_context(|| format!("{base} is not answering"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!(
+            "{base}/ready answered {status}: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// Opens the database (DATABASE_URL, or the embedded cluster), migrates it, runs `work`,
+/// and stops the embedded cluster afterwards whatever `work` returned.
+async fn with_database<F, Fut>(args: &DatabaseArgs, work: F) -> anyhow::Result<()>
+where
+    F: FnOnce(PgPool) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let embedded = match &args.database_url {
+        Some(_) => None,
+        None => Some(EmbeddedPostgres::start(args).await?),
+    };
+    let url = args
+        .database_url
+        .clone()
+        .or_else(|| embedded.as_ref().map(EmbeddedPostgres::url));
+    let result = async {
+        let pool = db::connect_with(
+            url.as_deref().expect("a URL or the embedded cluster"),
+            args.database_max_connections,
+            std::time::Duration::from_secs_f64(args.database_acquire_timeout_secs),
+        )
+        .await?;
+        db::migrate(&pool).await?;
+        let result = work(pool.clone()).await;
+        pool.close().await;
+        result
+    }
+    .await;
+    if let Some(pg) = embedded {
+        if let Err(error) = pg.stop().await {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "stopping the embedded PostgreSQL failed"
+            );
+        }
+    }
+    result
+}
+
+async fn serve_forever(pool: PgPool, args: &ServeArgs) -> anyhow::Result<()> {
+    for hotkey in &args.validator_hotkeys {
+        if db::hotkeys::add(&pool, hotkey, crate::config::Role::Validator).await? {
+            tracing::info!(hotkey, "registered as validator (VALIDATOR_HOTKEYS)");
+        }
+    }
+    let settings = Settings::from(args);
+    let block_time = Duration::from_secs_f64(settings.block_time_secs);
+    let blocks = match args.block_source {
+        BlockSourceKind::Clock => BlockSource::clock(args.genesis_unix, settings.block_time_secs),
+        BlockSourceKind::Subtensor => {
+            let Some(url) = &args.subtensor_url else {
+                bail!("BLOCK_SOURCE=subtensor needs SUBTENSOR_URL (e.g. ws://127.0.0.1:9944)");
+            };
+            BlockSource::subtensor(url, block_time, Duration::from_secs(10)).await?
+        }
+    };
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let address = listener.local_addr()?;
+    tracing::info!(
+        block_source = ?args.block_source,
+        blocks_per_window = settings.blocks_per_window,
+        max_submissions = settings.max_submissions,
+        registration = ?settings.registration,
+        "pulse-server listening on http://{address} (API docs at http://{address}/docs)"
+    );
+    let state = AppState::new(pool, settings, blocks);
+    serve(listener, state, shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("pulse-server stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn hotkeys(pool: PgPool, action: &HotkeysCommand) -> anyhow::Result<()> {
+    match action {
+        HotkeysCommand::Add { hotkey, role } => {
+            protocol::ss58::decode(hotkey)
+                .with_context(|| format!("{hotkey} is not an SS58 address"))?;
+            if db::hotkeys::add(&pool, hotkey, *role).await? {
+                println!("added {hotkey} as {}", role.as_str());
+            } else {
+                println!("{hotkey} was already registered as {}", role.as_str());
+            }
+        }
+        HotkeysCommand::Remove { hotkey, role } => {
+            let removed = db::hotkeys::remove(&pool, hotkey, *role).await?;
+            if removed == 0 {
+                bail!(
+                    "{hotkey} is not registered{}",
+                    role.map(|r| format!(" as {}", r.as_str()))
+                        .unwrap_or_default()
+                );
+            }
+            println!("removed {removed} role(s) of {hotkey}");
+        }
+        HotkeysCommand::List => {
+            let rows = db::hotkeys::list(&pool).await?;
+            if rows.is_empty() {
+                println!("no hotkeys registered");
+            }
+            for row in rows {
+                println!(
+                    "{:<50} {:<10} {}",
+                    row.hotkey,
+                    row.role.as_str(),
+                    row.added_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! End-to-end tests of the coordination server over real HTTP against a real PostgreSQL
+//! (one fresh database per test; see `testkit`).
+
+mod auth;
+mod chain;
+mod cli;
+mod concurrency;
+mod embedded;
+mod faults;
+mod health;
+mod helpers;
+mod limits;
+mod metrics;
+mod openapi;
+mod sampling;
+mod schema_fuzz;
+mod scores;
+mod status;
+mod submit;
+mod validation;

@@ -1,0 +1,148 @@
+//! `/metrics` counts what happened.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use testkit::sample_submission;
+
+use crate::helpers::{App, miner, unique_post_id};
+use crate::validation::{
+    app_selecting_everything, poll, send_results, submit_posts, validator, verdict,
+};
+
+fn value_of(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
+}
+
+#[tokio::test]
+async fn metrics_count_submissions_auth_failures_and_requests() {
+    let app = App::start().await;
+    let m = miner();
+    let post = sample_submission(m.ss58(), unique_post_id());
+    app.submit(&m, &post).await;
+    app.submit(&m, &post).await;
+    for _ in 0..5 {
+        app.submit(&m, &sample_submission(m.ss58(), unique_post_id()))
+            .await;
+    }
+    let stale = m.headers_at(b"", SystemTime::now() - Duration::from_secs(900));
+    app.client
+        .get(app.url("/v2/status"))
+        .headers(stale)
+        .send()
+        .await
+        .unwrap();
+
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        value_of(&text, r#"pulse_submissions_total{outcome="new"}"#),
+        5.0
+    );
+    assert_eq!(
+        value_of(&text, r#"pulse_submissions_total{outcome="duplicate"}"#),
+        1.0
+    );
+    assert_eq!(
+        value_of(&text, r#"pulse_submissions_total{outcome="rate_limited"}"#),
+        1.0
+    );
+    assert_eq!(
+        value_of(&text, r#"pulse_auth_failures_total{reason="stale"}"#),
+        1.0
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            r#"pulse_http_requests_total{method="POST",route="/v2/submit",status="200"}"#
+        ),
+        6.0
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            r#"pulse_http_requests_total{method="POST",route="/v2/submit",status="429"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            r#"pulse_http_request_duration_seconds_count{method="POST",route="/v2/submit"}"#
+        ),
+        7.0
+    );
+    assert_eq!(value_of(&text, "pulse_current_block"), 1050.0);
+    assert!(value_of(&text, "pulse_db_connections") >= 1.0);
+}
+
+#[tokio::test]
+async fn metrics_count_the_validation_queue_leases_expiries_and_verdicts() {
+    let app = app_selecting_everything(1).await;
+    submit_posts(&app, &miner(), 3).await;
+    let v = validator(&app).await;
+    assert_eq!(
+        poll(&app, &v, 2).await["payloads"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    sqlx::query("update validation_slots set lease_expires_at = now() - interval '1 second' where leased_by is not null")
+        .execute(&app.server.state.db)
+        .await
+        .unwrap();
+    let other = validator(&app).await;
+    let relet = poll(&app, &other, 10).await;
+    assert_eq!(relet["payloads"].as_array().unwrap().len(), 3);
+    send_results(
+        &app,
+        &other,
+        vec![
+            verdict(&other, &relet["payloads"][0], "pass", None),
+            verdict(&other, &relet["payloads"][1], "fail", Some("text_mismatch")),
+        ],
+    )
+    .await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(value_of(&text, "pulse_validation_selections_total"), 3.0);
+    assert_eq!(value_of(&text, "pulse_validation_leases_total"), 5.0);
+    assert_eq!(
+        value_of(&text, "pulse_validation_lease_expiries_total"),
+        2.0
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            r#"pulse_validation_verdicts_total{outcome="pass",code="none"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            r#"pulse_validation_verdicts_total{outcome="fail",code="text_mismatch"}"#
+        ),
+        1.0
+    );
+    assert_eq!(value_of(&text, "pulse_validation_queue_depth"), 1.0);
+}

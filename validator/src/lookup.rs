@@ -1,0 +1,522 @@
+//! [`XClient`]: X API v2 post lookup (`GET /2/tweets?ids=...`), as validators re-fetch posts.
+//!
+//! One request looks up at most [`MAX_IDS_PER_REQUEST`] ids; [`XClient::lookup`] splits longer
+//! lists. Each id comes back as one of:
+//! - [`Found::Live`]: the post with its text, author, creation time and counts;
+//! - [`Found::Missing`]: listed in X's `errors` (deleted, never existed, or withheld from
+//!   public view);
+//! - [`Found::Incomplete`]: X answered without the fields a check needs, which says nothing
+//!   about the post.
+//!
+//! A request that fails as a whole ([`LookupError`]) fails every id it carried. Network
+//! errors and 5xx are retried with the configured waits; a 429 is not, and after one the
+//! client asks X nothing more until `x-rate-limit-reset` (the remaining ids fail with the
+//! same rate-limit error), since every further request would only be refused.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::DateTime;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::Secret;
+use crate::metrics::Metrics;
+
+/// X's limit of ids per lookup request.
+pub const MAX_IDS_PER_REQUEST: usize = 100;
+/// The post fields every check needs.
+pub const TWEET_FIELDS: &str = "created_at,public_metrics,text,author_id";
+/// The author comes as an expansion.
+pub const EXPANSIONS: &str = "author_id";
+/// The author fields every check needs.
+pub const USER_FIELDS: &str = "username,created_at,public_metrics";
+
+/// A post as X shows it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePost {
+    /// The id.
+    pub id: u64,
+    /// The text, exactly as X returns it (HTML escaping included, as miners submit it).
+    pub text: String,
+    /// The author's username.
+    pub author: String,
+    /// Creation time, Unix seconds (X reports whole seconds).
+    pub created_at: i64,
+    /// Likes.
+    pub likes: u64,
+    /// Retweets.
+    pub retweets: u64,
+    /// Replies.
+    pub replies: u64,
+    /// The author's followers.
+    pub followers: u64,
+}
+
+/// What X said about one id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// The post exists and is readable.
+    Live(LivePost),
+    /// X lists the id in `errors`.
+    Missing {
+        /// Whether X says the post does not exist (deleted or never was), rather than that
+        /// it may not be shown (protected or suspended author).
+        not_found: bool,
+        /// X's title and detail.
+        detail: String,
+    },
+    /// X's answer lacked what a check needs (say, the author's expansion).
+    Incomplete(String),
+}
+
+/// Why a lookup request failed as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// No reply: connection refused, reset, timed out.
+    #[error("X lookup failed: {0}")]
+    Transport(String),
+    /// 429: the app's lookup allowance is spent until `reset_unix`.
+    #[error("X lookup is rate limited{}", .reset_unix.map(|r| format!(" until {r} (unix)")).unwrap_or_default())]
+    RateLimited {
+        /// `x-rate-limit-reset`, Unix seconds.
+        reset_unix: Option<i64>,
+    },
+    /// Any other non-2xx reply.
+    #[error("X lookup answered {status}: {detail}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// X's `detail` or `title`, or the start of the body.
+        detail: String,
+    },
+    /// A 2xx reply that is not a lookup reply.
+    #[error("X lookup reply is unreadable: {0}")]
+    Unreadable(String),
+}
+
+impl LookupError {
+    /// Whether trying again soon may help: no reply, or a 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            LookupError::Transport(_) => true,
+            LookupError::Status { status, .. } => *status >= 500,
+            LookupError::RateLimited { .. } | LookupError::Unreadable(_) => false,
+        }
+    }
+
+    /// The HTTP status, when X answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            LookupError::RateLimited { .. } => Some(429),
+            LookupError::Status { status, .. } => Some(*status),
+            LookupError::Transport(_) | LookupError::Unreadable(_) => None,
+        }
+    }
+}
+
+/// The answer for every id asked: what X said, or why it could not be asked.
+pub type LookupResults = BTreeMap<u64, Result<Found, LookupError>>;
+
+/// An X API v2 client for post lookup.
+#[derive(Debug, Clone)]
+pub struct XClient {
+    http: reqwest::Client,
+    url: String,
+    token: Secret,
+    backoff: Vec<Duration>,
+    blocked_until: Option<i64>,
+    metrics: Arc<Metrics>,
+}
+
+impl XClient {
+    /// A client of the API at `base` (e.g. `https://api.twitter.com/2`) with an app bearer
+    /// `token`, each request limited to `timeout`, retrying network errors and 5xx after each
+    /// of `backoff`'s waits.
+    pub fn new(
+        base: &str,
+        token: Secret,
+        timeout: Duration,
+        backoff: Vec<Duration>,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("pulse-validator/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            url: format!("{}/tweets", base.trim_end_matches('/')),
+            token,
+            backoff,
+            blocked_until: None,
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
+    /// Counts requests and their failures in `metrics` (the validator's, rather than a
+    /// private set nobody reads).
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        Self { metrics, ..self }
+    }
+
+    /// When X's rate limit ends (Unix seconds), if a 429 said so and it has not ended by
+    /// `now`.
+    pub fn blocked_until(&self, now: i64) -> Option<i64> {
+        self.blocked_until.filter(|until| *until > now)
+    }
+
+    /// Looks up `ids` (any number, duplicates ignored), [`MAX_IDS_PER_REQUEST`] per request.
+    pub async fn lookup(&mut self, ids: &[u64]) -> LookupResults {
+        let mut unique: Vec<u64> = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut results = LookupResults::new();
+        for chunk in unique.chunks(MAX_IDS_PER_REQUEST) {
+            let now = unix_now();
+            let answer = match self.blocked_until(now) {
+                Some(until) => Err(LookupError::RateLimited {
+                    reset_unix: Some(until),
+                }),
+                None => self.lookup_chunk_retrying(chunk).await,
+            };
+            match answer {
+                Ok(mut found) => {
+                    for id in chunk {
+                        let entry = found.remove(id).unwrap_or_else(|| {
+                            Found::Incomplete(
+                                "X answered neither the post nor an error for it".into(),
+                            )
+                        });
+                        results.insert(*id, Ok(entry));
+                    }
+                }
+                Err(error) => {
+                    if let LookupError::RateLimited { reset_unix } = &error {
+                        // Without a reset time, wait one X rate-limit window (15 min).
+                        self.blocked_until = Some(reset_unix.unwrap_or(now + 15 * 60));
+                    }
+                    for id in chunk {
+                        results.insert(*id, Err(error.clone()));
+                    }
+                }
+            }
+        }
+        results
+    }
+
+    async fn lookup_chunk_retrying(&self, ids: &[u64]) -> Result<HashMap<u64, Found>, LookupError> {
+        let mut waits = self.backoff.iter();
+        loop {
+            match self.lookup_chunk(ids).await {
+                Err(error) if error.is_transient() => match waits.next() {
+                    Some(wait) => {
+                        tracing::warn!(%error, retry_in = ?wait, "X lookup failed; retrying");
+                        tokio::time::sleep(*wait).await;
+                    }
+                    None => return Err(error),
+                },
+                other => return other,
+            }
+        }
+    }
+
+    /// One request for at most [`MAX_IDS_PER_REQUEST`] ids.
+    pub async fn lookup_chunk(&self, ids: &[u64]) -> Result<HashMap<u64, Found>, LookupError> {
+        self.metrics.x_lookups.inc();
+        let result = self.lookup_chunk_uncounted(ids).await;
+        if let Err(error) = &result {
+            self.metrics.x_lookup_error(error);
+        }
+        result
+    }
+
+    async fn lookup_chunk_uncounted(
+        &self,
+        ids: &[u64],
+    ) -> Result<HashMap<u64, Found>, LookupError> {
+        debug_assert!(ids.len() <= MAX_IDS_PER_REQUEST);
+        let joined = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let response = self
+            .http
+            .get(&self.url)
+            .bearer_auth(self.token.expose())
+            .query(&[
+                ("ids", joined.as_str()),
+                ("tweet.fields", TWEET_FIELDS),
+                ("expansions", EXPANSIONS),
+                ("user.fields", USER_FIELDS),
+            ])
+            .send()
+            .await
+            .map_err(|e| LookupError::Transport(e.to_string()))?;
+        let status = response.status();
+        let reset_unix = response
+            .headers()
+            .get("x-rate-limit-reset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok());
+        let body = response
+            .text()
+            .await
+            .map_err(|e| LookupError::Transport(e.to_string()))?;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(LookupError::RateLimited { reset_unix });
+        }
+        if !status.is_success() {
+            return Err(LookupError::Status {
+                status: status.as_u16(),
+                detail: describe_error(&body),
+            });
+        }
+        parse_lookup(&body, ids)
+    }
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// X's error bodies: `{"title", "detail", ...}` (v2) or `{"errors": [{"message"}]}` (v1).
+fn describe_error(body: &str) -> String {
+    let excerpt = || body.chars().take(200).collect::<String>();
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        return excerpt();
+    };
+    for key in ["detail", "title"] {
+        if let Some(text) = value.get(key).and_then(Value::as_str) {
+            return text.to_owned();
+        }
+    }
+    value
+        .pointer("/errors/0/message")
+        .and_then(Value::as_str)
+        .map_or_else(excerpt, str::to_owned)
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    #[serde(default)]
+    data: Vec<Tweet>,
+    #[serde(default)]
+    includes: Includes,
+    #[serde(default)]
+    errors: Vec<Problem>,
+}
+
+#[derive(Deserialize)]
+struct Tweet {
+    id: String,
+    text: String,
+    author_id: Option<String>,
+    created_at: Option<String>,
+    public_metrics: Option<TweetMetrics>,
+}
+
+#[derive(Deserialize)]
+struct TweetMetrics {
+    #[serde(default)]
+    retweet_count: u64,
+    #[serde(default)]
+    reply_count: u64,
+    #[serde(default)]
+    like_count: u64,
+}
+
+#[derive(Deserialize, Default)]
+struct Includes {
+    #[serde(default)]
+    users: Vec<User>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    id: String,
+    username: String,
+    public_metrics: Option<UserMetrics>,
+}
+
+#[derive(Deserialize)]
+struct UserMetrics {
+    #[serde(default)]
+    followers_count: u64,
+}
+
+#[derive(Deserialize)]
+struct Problem {
+    value: Option<String>,
+    resource_id: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+impl Problem {
+    fn id(&self) -> Option<u64> {
+        self.resource_id
+            .as_deref()
+            .or(self.value.as_deref())
+            .and_then(|id| id.parse().ok())
+    }
+
+    fn is_not_found(&self) -> bool {
+        self.kind
+            .as_deref()
+            .is_some_and(|k| k.ends_with("/resource-not-found"))
+            || self.title.as_deref() == Some("Not Found Error")
+    }
+}
+
+/// Reads a 200 lookup reply for `asked` ids.
+fn parse_lookup(body: &str, asked: &[u64]) -> Result<HashMap<u64, Found>, LookupError> {
+    let reply: Reply =
+        serde_json::from_str(body).map_err(|e| LookupError::Unreadable(e.to_string()))?;
+    let users: HashMap<&str, &User> = reply
+        .includes
+        .users
+        .iter()
+        .map(|u| (u.id.as_str(), u))
+        .collect();
+    let mut found = HashMap::new();
+    for problem in &reply.errors {
+        let Some(id) = problem.id().filter(|id| asked.contains(id)) else {
+            continue;
+        };
+        let detail = [problem.title.as_deref(), problem.detail.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
+        found.insert(
+            id,
+            Found::Missing {
+                not_found: problem.is_not_found(),
+                detail,
+            },
+        );
+    }
+    for tweet in &reply.data {
+        let Ok(id) = tweet.id.parse::<u64>() else {
+            continue;
+        };
+        found.insert(id, live_post(id, tweet, &users));
+    }
+    Ok(found)
+}
+
+fn live_post(id: u64, tweet: &Tweet, users: &HashMap<&str, &User>) -> Found {
+    let Some(created_at) = tweet
+        .created_at
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    else {
+        return Found::Incomplete("the post has no readable created_at".into());
+    };
+    let Some(metrics) = &tweet.public_metrics else {
+        return Found::Incomplete("the post has no public_metrics".into());
+    };
+    let Some(user) = tweet.author_id.as_deref().and_then(|a| users.get(a)) else {
+        return Found::Incomplete("the post's author is not in includes.users".into());
+    };
+    let Some(user_metrics) = &user.public_metrics else {
+        return Found::Incomplete("the author has no public_metrics".into());
+    };
+    Found::Live(LivePost {
+        id,
+        text: tweet.text.clone(),
+        author: user.username.clone(),
+        created_at: created_at.timestamp(),
+        likes: metrics.like_count,
+        retweets: metrics.retweet_count,
+        replies: metrics.reply_count,
+        followers: user_metrics.followers_count,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_maps_posts_authors_and_missing_ids() {
+        let body = r#"{
+            "data": [{"id": "1993000000000000001", "text": "SN45 &amp; friends", "author_id": "7",
+                      "created_at": "2025-11-26T00:00:00.000Z",
+                      "public_metrics": {"retweet_count": 3, "reply_count": 1, "like_count": 10, "quote_count": 0}}],
+            "includes": {"users": [{"id": "7", "username": "Mira_Builds", "public_metrics": {"followers_count": 1200}}]},
+            "errors": [
+                {"value": "5", "detail": "Could not find tweet with ids: [5].", "title": "Not Found Error",
+                 "resource_type": "tweet", "parameter": "ids", "resource_id": "5",
+                 "type": "https://api.twitter.com/2/problems/resource-not-found"},
+                {"value": "6", "detail": "Sorry, you are not authorized to see the Tweet with ids: [6].",
+                 "title": "Authorization Error", "resource_id": "6",
+                 "type": "https://api.twitter.com/2/problems/not-authorized-for-resource"},
+                {"value": "99", "title": "Not Found Error", "resource_id": "99"}
+            ]}"#;
+        let found = parse_lookup(body, &[1_993_000_000_000_000_001, 5, 6]).unwrap();
+        assert_eq!(found.len(), 3, "an error for an id not asked is ignored");
+        let Found::Live(post) = &found[&1_993_000_000_000_000_001] else {
+            panic!("{found:?}")
+        };
+        assert_eq!(post.text, "SN45 &amp; friends");
+        assert_eq!(post.author, "Mira_Builds");
+        assert_eq!(post.created_at, 1_764_115_200);
+        assert_eq!(
+            (post.likes, post.retweets, post.replies, post.followers),
+            (10, 3, 1, 1200)
+        );
+        assert!(matches!(
+            &found[&5],
+            Found::Missing {
+                not_found: true,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&found[&6], Found::Missing { not_found: false, detail } if detail.starts_with("Authorization Error"))
+        );
+    }
+
+    #[test]
+    fn a_post_without_its_author_is_incomplete_not_missing() {
+        let body = r#"{"data": [{"id": "8", "text": "t", "author_id": "7", "created_at": "2025-11-26T00:00:00Z",
+                       "public_metrics": {"like_count": 1}}]}"#;
+        let found = parse_lookup(body, &[8]).unwrap();
+        assert!(matches!(&found[&8], Found::Incomplete(why) if why.contains("author")));
+    }
+
+    #[test]
+    fn error_bodies_are_summarised() {
+        assert_eq!(
+            describe_error(r#"{"title": "Unauthorized", "detail": "Unauthorized", "status": 401}"#),
+            "Unauthorized"
+        );
+        assert_eq!(
+            describe_error(r#"{"errors": [{"message": "Bad Authentication data", "code": 215}]}"#),
+            "Bad Authentication data"
+        );
+        assert_eq!(describe_error("<html>"), "<html>");
+    }
+
+    #[test]
+    fn only_network_errors_and_5xx_are_retried() {
+        assert!(LookupError::Transport("reset".into()).is_transient());
+        assert!(
+            LookupError::Status {
+                status: 503,
+                detail: String::new()
+            }
+            .is_transient()
+        );
+        assert!(
+            !LookupError::Status {
+                status: 401,
+                detail: String::new()
+            }
+            .is_transient()
+        );
+        assert!(!LookupError::RateLimited { reset_unix: None }.is_transient());
+    }
+}
