@@ -96,3 +96,15 @@ fn every_committed_fuzz_input_keeps_the_invariants() {
     }
     assert!(replayed >= 3, "the corpus at {} is missing", dir.display());
 }
+
+/// Regression: a CI run found `5.115822321551925e-34` parsed one ulp off its shortest
+/// representation, so a stored score could differ from the one the miner sent. serde_json's
+/// `float_roundtrip` parser makes every finite f64 read back bit for bit.
+#[test]
+fn a_tiny_sentiment_round_trips_bit_for_bit() {
+    for sentiment in [5.115822321551925e-34, 5.1158223215519255e-34, f64::MIN_POSITIVE, 0.1] {
+        let mut body = valid_body();
+        body["sentiment"] = json!(sentiment);
+        check_parse_invariants(body.to_string().as_bytes());
+    }
+}
