@@ -102,7 +102,12 @@ fn every_committed_fuzz_input_keeps_the_invariants() {
 /// `float_roundtrip` parser makes every finite f64 read back bit for bit.
 #[test]
 fn a_tiny_sentiment_round_trips_bit_for_bit() {
-    for sentiment in [5.115822321551925e-34, 5.1158223215519255e-34, f64::MIN_POSITIVE, 0.1] {
+    for sentiment in [
+        5.115822321551925e-34,
+        5.1158223215519255e-34,
+        f64::MIN_POSITIVE,
+        0.1,
+    ] {
         let mut body = valid_body();
         body["sentiment"] = json!(sentiment);
         check_parse_invariants(body.to_string().as_bytes());
