@@ -97,19 +97,30 @@ fn every_committed_fuzz_input_keeps_the_invariants() {
     assert!(replayed >= 3, "the corpus at {} is missing", dir.display());
 }
 
-/// Regression: a CI run found `5.115822321551925e-34` parsed one ulp off its shortest
-/// representation, so a stored score could differ from the one the miner sent. serde_json's
-/// `float_roundtrip` parser makes every finite f64 read back bit for bit.
+/// Regression: a CI run found a sentiment that read back one ulp off after a
+/// serialise/parse round trip, because serde_json's default float parser is not exact, so a
+/// stored value could differ from the one the miner sent. With `float_roundtrip` every
+/// number parses to the nearest f64, as Rust's own (exact) parser does.
 #[test]
-fn a_tiny_sentiment_round_trips_bit_for_bit() {
-    for sentiment in [
-        5.115822321551925e-34,
-        5.1158223215519255e-34,
-        f64::MIN_POSITIVE,
-        0.1,
+fn floats_in_a_body_parse_exactly() {
+    for text in [
+        "5.1158223215519255e-34",
+        "5.115822321551925e-34",
+        "0.30000000000000004",
+        "2.2250738585072014e-308",
+        "0.1",
     ] {
-        let mut body = valid_body();
-        body["sentiment"] = json!(sentiment);
-        check_parse_invariants(body.to_string().as_bytes());
+        let body = valid_body()
+            .to_string()
+            .replace("\"sentiment\":0.5", &format!("\"sentiment\":{text}"));
+        assert!(body.contains(text), "{body}");
+        let parsed = protocol::submission::NewSubmission::parse(
+            body.as_bytes(),
+            protocol::submission::FUZZ_LATEST_DATE,
+        )
+        .expect("a valid body");
+        let exact: f64 = text.parse().unwrap();
+        assert_eq!(parsed.sentiment.to_bits(), exact.to_bits(), "{text}");
+        check_parse_invariants(body.as_bytes());
     }
 }
