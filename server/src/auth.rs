@@ -18,24 +18,30 @@ pub fn verify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Option<Verified>, ApiError> {
-    let verified = auth::verify_request(headers, body, &state.settings.auth, SystemTime::now())
-        .map_err(|error| {
-            // The claimed signer is unproven, so it is logged apart from the span's `hotkey`;
-            // it is what an operator needs to find a miner whose clock is off.
-            let claimed = [
-                auth::header::EPISTULA_SIGNED_BY,
-                auth::header::X_AUTH_SS58_ADDRESS,
-            ]
-            .iter()
-            .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
-            .unwrap_or("");
-            let span = tracing::Span::current();
-            span.record("reason", error.code());
-            span.record("hotkey", claimed);
-            tracing::debug!(%error, "authentication refused");
-            state.metrics.auth_failure(error.code());
-            ApiError::Unauthorized(error.to_string())
-        })?;
+    let verified = auth::verify_request_with(
+        headers,
+        body,
+        &state.settings.auth,
+        SystemTime::now(),
+        Some(&state.x_auth_memo),
+    )
+    .map_err(|error| {
+        // The claimed signer is unproven, so it is logged apart from the span's `hotkey`;
+        // it is what an operator needs to find a miner whose clock is off.
+        let claimed = [
+            auth::header::EPISTULA_SIGNED_BY,
+            auth::header::X_AUTH_SS58_ADDRESS,
+        ]
+        .iter()
+        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+        .unwrap_or("");
+        let span = tracing::Span::current();
+        span.record("reason", error.code());
+        span.record("hotkey", claimed);
+        tracing::debug!(%error, "authentication refused");
+        state.metrics.auth_failure(error.code());
+        ApiError::Unauthorized(error.to_string())
+    })?;
     if let Some(verified) = &verified {
         tracing::Span::current().record("hotkey", verified.hotkey.as_str());
     }

@@ -41,6 +41,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use protocol::WindowInfo;
+use protocol::auth::XAuthMemo;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
@@ -63,7 +64,14 @@ pub struct AppState {
     pub blocks: BlockSource,
     /// This process's metrics.
     pub metrics: Arc<Metrics>,
+    /// X-Auth signatures this process has verified (reference clients reuse one X-Auth
+    /// header for many requests).
+    pub x_auth_memo: Arc<XAuthMemo>,
 }
+
+/// Most X-Auth signatures remembered: a subnet's 256 miners reusing a header for 40 s of
+/// a 300 s freshness window make about 2,000; each entry takes about 200 bytes.
+const X_AUTH_MEMO_CAPACITY: usize = 16_384;
 
 impl AppState {
     /// A state with fresh metrics.
@@ -73,6 +81,7 @@ impl AppState {
             settings: Arc::new(settings),
             blocks,
             metrics: Arc::new(Metrics::new()),
+            x_auth_memo: Arc::new(XAuthMemo::new(X_AUTH_MEMO_CAPACITY)),
         }
     }
 
