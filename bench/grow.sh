@@ -8,7 +8,8 @@
 # windows ending at the current one, one row of window_quota per (miner, window), 20% of
 # posts selected with a validation task, a slot and a pass verdict, and validation ids
 # time-ordered like the server's UUIDv7. Loads in batches of one million rows, then
-# VACUUM ANALYZE. Connection settings from PGHOST/PGPORT/PGUSER (default
+# VACUUM ANALYZE. DB must be one pulse-server has migrated (start a server on it once), so
+# that servers run on it afterwards. Connection settings from PGHOST/PGPORT/PGUSER (default
 # 127.0.0.1/5432/postgres). Use a scratch database.
 set -euo pipefail
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
