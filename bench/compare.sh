@@ -20,35 +20,15 @@ concurrency="${1:-16}" secs="${2:-30}"
 shift $(( $# < 2 ? $# : 2 ))
 extra=("$@")
 [ ${#extra[@]} -gt 0 ] || extra=(--hotkeys 1000 --mix new=100 --epistula-share 0.5)
-port="${PORT:-8011}"
 out="${OUT:-$(mktemp -d -t pulse-bench.XXXXXX)}"
 mkdir -p "$out"
 db="pulse_bench_$$"
-url="postgres://$PGUSER@$PGHOST:$PGPORT/$db"
 
 createdb "$db"
-server_pid=""
-cleanup() {
-    [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-    [ -z "$server_pid" ] || wait "$server_pid" 2>/dev/null || true
-    dropdb --if-exists "$db"
-}
-trap cleanup EXIT
+trap 'dropdb --if-exists "$db"' EXIT
 
-echo "load before pulse-bench: $(uptime)"
-# Readiness: the server logs its address once it listens (RUST_LOG=warn hides the rest).
-env DATABASE_URL="$url" PULSE_BIND="127.0.0.1:$port" RUST_LOG=warn,server::startup=info \
-    MAX_SUBMISSION_RATE=1000000000 ${SERVER_ENV:-} \
-    "${SERVER_BIN:-$root/target/release/pulse-server}" > "$out/server.log" 2>&1 &
-server_pid=$!
-timeout 60 bash -c "until grep -q 'listening on' '$out/server.log'; do sleep 0.1; done"
-"$root/target/release/pulse-bench" run --url "http://127.0.0.1:$port" -c "$concurrency" \
-    -d "${secs}s" --warmup 5s --check-db "$url" --json "$out/pulse-bench.json" -q \
-    "${extra[@]}" | tee "$out/pulse-bench.txt"
-echo "server RSS (KiB) after the run: $(ps -o rss= -p "$server_pid")"
-kill "$server_pid"
-wait "$server_pid" 2>/dev/null || true
-server_pid=""
+# The server under pulse-bench: bench/load.sh starts it, samples its memory, stops it.
+OUT="$out" "$root/bench/load.sh" "$db" "$secs" -c "$concurrency" "${extra[@]}"
 dropdb "$db"
 
 echo "load before pgbench: $(uptime)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pulse-bench against a pulse-server on an existing (migrated or empty) database, sampling
 # the server's memory while it runs: for half-load latency, the 10-minute memory run and
-# the growth comparison (bench/README.md).
+# the growth comparison (bench/README.md); compare.sh runs its pulse-bench half with it.
 #
 #   bench/load.sh DB SECONDS [pulse-bench run flags...]
 #
