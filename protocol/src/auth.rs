@@ -386,7 +386,7 @@ struct MemoEntry {
 }
 
 impl XAuthMemo {
-    /// A memo of at most `capacity` signatures (about 150 bytes each).
+    /// A memo of at most `capacity` signatures (about 200 bytes each).
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
