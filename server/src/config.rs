@@ -146,7 +146,8 @@ pub struct DatabaseArgs {
     /// (PostgreSQL refuses to run as root).
     #[arg(long, env = "PULSE_PG_USER", default_value = "postgres", global = true)]
     pub pg_user: String,
-    /// Most database connections this process opens.
+    /// Database connections for `/v2/submit` per process; the other endpoints share a
+    /// further quarter as many (at least 2), so a process opens at most N + max(2, N/4).
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub database_max_connections: u32,

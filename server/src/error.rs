@@ -59,17 +59,19 @@ pub enum ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        // Connection trouble is the database being away, which clients should retry; any
-        // other database error is a fault of ours.
-        match &error {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => {
-                tracing::warn!(error = %error, "database unavailable");
-                ApiError::Unavailable("database unavailable".into())
-            }
-            _ => ApiError::Internal(anyhow::Error::new(error).context("database query failed")),
+        // Connection trouble is the database being away (or restarting), which clients
+        // should retry; any other database error is a fault of ours.
+        let unavailable = match &error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            // 53300: too many connections, refused when connecting.
+            sqlx::Error::Database(e) if e.code().as_deref() == Some("53300") => true,
+            other => crate::db::lane::ends_session(other),
+        };
+        if unavailable {
+            tracing::warn!(error = %error, "database unavailable");
+            ApiError::Unavailable("database unavailable".into())
+        } else {
+            ApiError::Internal(anyhow::Error::new(error).context("database query failed"))
         }
     }
 }

@@ -58,6 +58,8 @@ use crate::metrics::Metrics;
 pub struct AppState {
     /// The database.
     pub db: PgPool,
+    /// Connections of the database reserved for `/v2/submit` (see [`db::lane`]).
+    pub submit_db: db::lane::Lane,
     /// Settings read by handlers.
     pub settings: Arc<Settings>,
     /// The current block.
@@ -74,9 +76,12 @@ pub struct AppState {
 const X_AUTH_MEMO_CAPACITY: usize = 16_384;
 
 impl AppState {
-    /// A state with fresh metrics.
+    /// A state with fresh metrics, whose submit lane holds as many connections as `db`
+    /// at most (see [`AppState::with_submit_connections`]).
     pub fn new(db: PgPool, settings: Settings, blocks: BlockSource) -> Self {
+        let size = db.options().get_max_connections() as usize;
         Self {
+            submit_db: submit_lane(&db, size),
             db,
             settings: Arc::new(settings),
             blocks,
@@ -85,11 +90,26 @@ impl AppState {
         }
     }
 
+    /// This state with a submit lane of at most `size` connections.
+    pub fn with_submit_connections(mut self, size: usize) -> Self {
+        self.submit_db = submit_lane(&self.db, size);
+        self
+    }
+
     /// The current window, or 503 when the block source is unavailable.
     pub fn window(&self) -> Result<WindowInfo, ApiError> {
         let block = self.blocks.current_block()?;
         Ok(WindowInfo::at(block, self.settings.blocks_per_window))
     }
+}
+
+/// A lane to `pool`'s database with its acquire timeout.
+fn submit_lane(pool: &PgPool, size: usize) -> db::lane::Lane {
+    db::lane::Lane::new(
+        (*pool.connect_options()).clone(),
+        size,
+        pool.options().get_acquire_timeout(),
+    )
 }
 
 /// The OpenAPI document of every route.

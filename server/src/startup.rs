@@ -17,7 +17,11 @@ use crate::{AppState, db, openapi, serve};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         None | Some(Command::Serve) => {
-            with_database(&cli.database, |pool| serve_forever(pool, &cli.serve)).await
+            let submit_connections = cli.database.database_max_connections as usize;
+            with_database(&cli.database, |pool| {
+                serve_forever(pool, submit_connections, &cli.serve)
+            })
+            .await
         }
         Some(Command::Hotkeys { action }) => {
             with_database(&cli.database, |pool| hotkeys(pool, action)).await
@@ -79,7 +83,7 @@ where
     let result = async {
         let pool = db::connect_with(
             url.as_deref().expect("a URL or the embedded cluster"),
-            args.database_max_connections,
+            db::shared_pool_size(args.database_max_connections),
             std::time::Duration::from_secs_f64(args.database_acquire_timeout_secs),
         )
         .await?;
@@ -100,7 +104,11 @@ where
     result
 }
 
-async fn serve_forever(pool: PgPool, args: &ServeArgs) -> anyhow::Result<()> {
+async fn serve_forever(
+    pool: PgPool,
+    submit_connections: usize,
+    args: &ServeArgs,
+) -> anyhow::Result<()> {
     for hotkey in &args.validator_hotkeys {
         if db::hotkeys::add(&pool, hotkey, crate::config::Role::Validator).await? {
             tracing::info!(hotkey, "registered as validator (VALIDATOR_HOTKEYS)");
@@ -128,7 +136,7 @@ async fn serve_forever(pool: PgPool, args: &ServeArgs) -> anyhow::Result<()> {
         registration = ?settings.registration,
         "pulse-server listening on http://{address} (API docs at http://{address}/docs)"
     );
-    let state = AppState::new(pool, settings, blocks);
+    let state = AppState::new(pool, settings, blocks).with_submit_connections(submit_connections);
     serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;

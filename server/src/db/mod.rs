@@ -4,6 +4,7 @@
 //! one transaction and reads as begin, check, write, commit.
 
 pub mod hotkeys;
+pub mod lane;
 pub mod miners;
 pub mod nonces;
 pub mod scores;
@@ -23,6 +24,14 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 /// How long a request waits for a database connection by default before it is answered
 /// 503: long enough to ride out a burst, short enough that clients hear of an outage fast.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Connections of the shared pool (every endpoint but `/v2/submit`) for a server whose
+/// submit lane holds `submit_connections` (DATABASE_MAX_CONNECTIONS): a quarter as many,
+/// at least 2. Submissions are nearly all of a subnet's traffic; the rest (status, the
+/// validators' endpoints, pruning) is light.
+pub fn shared_pool_size(submit_connections: u32) -> u32 {
+    (submit_connections / 4).max(2)
+}
 
 /// Opens a pool on `url` with the default acquire timeout.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {

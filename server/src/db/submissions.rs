@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
+
+use super::lane::Lane;
 use uuid::Uuid;
 
 use crate::config::Role;
@@ -96,8 +98,11 @@ pub enum SubmitOutcome {
 /// row. Both locks are taken in the same order by every call, so they cannot deadlock.
 /// Telling a duplicate from a conflict reads the stored post: a second round trip, on
 /// that path only.
+///
+/// Runs on a connection of the submit [`Lane`], which takes it back without sqlx's
+/// test round trip.
 pub async fn submit(
-    pool: &PgPool,
+    lane: &Lane,
     new: &NewSubmission,
     at: Placement,
     admission: Admission<'_>,
@@ -106,7 +111,7 @@ pub async fn submit(
         Some((uuid, ms)) => (Some(uuid), Some(ms as f64)),
         None => (None, None),
     };
-    let row = sqlx::query!(
+    let query = sqlx::query!(
         r#"select r_outcome as "outcome!", r_used as "used!", r_roles as "roles!"
            from pulse_submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                              $17, $18, $19, $20, $21, $22, $23)"#,
@@ -133,9 +138,11 @@ pub async fn submit(
         at.quota as i32,
         at.selected,
         i32::from(at.verdicts),
-    )
-    .fetch_one(pool)
-    .await?;
+    );
+    let mut conn = lane.acquire().await?;
+    let row = query.fetch_one(conn.begin()).await;
+    conn.finish(&row);
+    let row = row?;
     let used = row.used.max(0) as u32;
     Ok(match row.outcome.as_str() {
         "new" => SubmitOutcome::New { used },
@@ -145,9 +152,9 @@ pub async fn submit(
             roles: row.roles.iter().filter_map(|r| Role::from_db(r)).collect(),
         },
         "exists" => {
-            let stored = find(pool, &new.miner_hotkey, &new.post_id)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
+            let stored = find(conn.begin(), &new.miner_hotkey, &new.post_id).await;
+            conn.finish(&stored);
+            let stored = stored?.ok_or(sqlx::Error::RowNotFound)?;
             let differing_fields = new.differing_fields(&stored.data);
             if differing_fields.is_empty() {
                 SubmitOutcome::Duplicate { stored, used }

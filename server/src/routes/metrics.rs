@@ -32,10 +32,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     {
         m.queue_depth.set(depth);
     }
-    m.db_connections.set(i64::from(state.db.size()));
-    m.db_idle_connections.set(state.db.num_idle() as i64);
+    // Both sets of connections: the shared pool and the submit lane.
+    let lane = state.submit_db.status();
+    m.db_connections
+        .set(i64::from(state.db.size()) + lane.size as i64);
+    m.db_idle_connections
+        .set(state.db.num_idle() as i64 + lane.idle as i64);
     m.db_max_connections
-        .set(i64::from(state.db.options().get_max_connections()));
+        .set(i64::from(state.db.options().get_max_connections()) + lane.max_size as i64);
     if let Ok(block) = state.blocks.current_block() {
         m.current_block.set(block as i64);
     }

@@ -156,7 +156,7 @@ async fn accept(
         signed_by: &signer.hotkey,
         closed_registration: settings.registration == Registration::Closed,
     };
-    let outcome = submissions::submit(&state.db, &new, placement, admission)
+    let outcome = submissions::submit(&state.submit_db, &new, placement, admission)
         .await
         .map_err(|e| (e.into(), None))?;
     let max = settings.max_submissions;
