@@ -145,9 +145,7 @@ async fn accept(
         block: window.current_block,
         window_index: window.current_window,
         selected: rand::rng().random_bool(settings.validation_probability),
-        // Time-ordered (UUIDv7): new ids land at the right edge of their indexes, so the
-        // pages an insert touches stay in cache however many posts are stored.
-        validation_id: Uuid::now_v7(),
+        validation_id: time_ordered_id(),
         quota: settings.max_submissions,
         verdicts: settings.validation_verdicts,
     };
@@ -272,6 +270,20 @@ async fn accept(
     }
 }
 
+/// A new validation id: a UUIDv7 (Unix milliseconds, then 74 random bits).
+///
+/// Time-ordered, so new ids land at the right edge of their indexes and the pages an
+/// insert touches stay in cache however many posts are stored. The random bits come from
+/// the thread's CSPRNG rather than `Uuid::now_v7`'s, which asks the kernel (`getrandom`)
+/// one to two times per id: a system call per submission for nothing.
+fn time_ordered_id() -> Uuid {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    uuid::Builder::from_unix_timestamp_millis(millis, &rand::rng().random()).into_uuid()
+}
+
 fn rate_limit_headers(
     headers: &mut HeaderMap,
     state: &AppState,
@@ -293,5 +305,36 @@ fn rate_limit_headers(
     );
     if let Ok(value) = HeaderValue::from_str(&format!("{seconds:.1}")) {
         headers.insert("x-ratelimit-reset-seconds", value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unix_ms() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    }
+
+    #[test]
+    fn validation_ids_are_version_7_and_carry_the_time_they_were_made() {
+        let before = unix_ms();
+        let ids: Vec<Uuid> = (0..1000).map(|_| time_ordered_id()).collect();
+        let after = unix_ms();
+        for id in &ids {
+            assert_eq!(id.get_version_num(), 7, "{id}");
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id}");
+            let (secs, nanos) = id.get_timestamp().expect("v7 has a timestamp").to_unix();
+            let ms = secs * 1000 + u64::from(nanos) / 1_000_000;
+            assert!(
+                (before..=after).contains(&ms),
+                "{ms} outside {before}..={after}"
+            );
+        }
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
     }
 }
