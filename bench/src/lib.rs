@@ -16,6 +16,7 @@
 //! - [`sign`]: the signer threads that keep every hotkey's requests signed ahead.
 //! - [`plan`]: the model of the server, the choice of each request and the check of
 //!   each reply.
+//! - [`conn`]: the measured requests' client, one keep-alive connection per task.
 //! - [`run`]: setup, the connections' loops, pacing and warm-up, the report's numbers.
 //! - [`report`]: latency histograms and counters, and the text and JSON report.
 //! - [`receipts`]: the fate of every post sent, for the database check.
@@ -28,6 +29,7 @@
 
 pub mod check;
 pub mod config;
+pub mod conn;
 pub mod keys;
 pub mod mix;
 pub mod plan;

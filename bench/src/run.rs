@@ -6,16 +6,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
-use http::{HeaderMap, Method};
+use http::HeaderMap;
 use protocol::api::StatusResponse;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::check;
 use crate::config::RunArgs;
+use crate::conn::{Connection, Endpoint, chain};
 use crate::keys::{self, PostFactory};
 use crate::mix::Op;
-use crate::plan::{Plan, Planner, PlannerConfig, Reply, Request};
+use crate::plan::{Plan, Planner, PlannerConfig};
 use crate::receipts;
 use crate::report::{GeneratorReport, Recorder, Report, ServerInfo};
 use crate::sign::Signers;
@@ -28,9 +29,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// What the connections share.
 struct Shared {
-    client: reqwest::Client,
-    submit_url: reqwest::Url,
-    status_url: reqwest::Url,
+    endpoint: Endpoint,
     planner: Arc<Mutex<Planner>>,
     /// Woken when a hotkey becomes idle or a signature arrives.
     notify: Arc<Notify>,
@@ -87,8 +86,7 @@ impl Drop for SignerGuard {
 /// Runs the load `args` describe and reports it (checking the database too when asked).
 pub async fn run(args: &RunArgs) -> anyhow::Result<Report> {
     let base = args.url.trim_end_matches('/');
-    let submit_url = reqwest::Url::parse(&format!("{base}/v2/submit"))
-        .with_context(|| format!("{} is not a URL", args.url))?;
+    let endpoint = Endpoint::parse(base, args.timeout)?;
     let status_url = reqwest::Url::parse(&format!("{base}/v2/status"))?;
     let client = reqwest::Client::builder()
         .timeout(args.timeout)
@@ -189,9 +187,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Report> {
         None => Some(measure_from + args.duration.unwrap_or(RunArgs::DEFAULT_DURATION)),
     };
     let shared = Arc::new(Shared {
-        client,
-        submit_url,
-        status_url,
+        endpoint,
         planner: Arc::clone(&planner),
         notify: Arc::clone(&notify),
         start,
@@ -322,6 +318,7 @@ async fn report_progress(shared: Arc<Shared>) {
 /// One connection's loop: choose, wait for a ready hotkey if need be, send, check.
 async fn worker(shared: Arc<Shared>) -> Recorder {
     let mut recorder = Recorder::default();
+    let mut connection = Connection::new(shared.endpoint.clone());
     loop {
         let scheduled = match shared.rate {
             Some(rate) => {
@@ -370,7 +367,7 @@ async fn worker(shared: Arc<Shared>) -> Recorder {
             }
         };
         let sent = Instant::now();
-        let reply = send(&shared, *request).await;
+        let reply = connection.send(*request).await;
         let done = Instant::now();
         let settled = shared.planner().settle(ticket, reply);
         shared.notify.notify_waiters();
@@ -382,44 +379,6 @@ async fn worker(shared: Arc<Shared>) -> Recorder {
         recorder.record(&settled, measured.then_some(latency), done);
     }
     recorder
-}
-
-async fn send(shared: &Shared, request: Request) -> Reply {
-    let url = match request.path {
-        "/v2/submit" => shared.submit_url.clone(),
-        _ => shared.status_url.clone(),
-    };
-    let mut builder = shared
-        .client
-        .request(request.method.clone(), url)
-        .headers(request.headers);
-    if request.method == Method::POST {
-        builder = builder
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(request.body);
-    }
-    match builder.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            match response.bytes().await {
-                Ok(body) => Reply::Http { status, body },
-                Err(error) => Reply::Transport(format!("reading the reply: {}", chain(&error))),
-            }
-        }
-        Err(error) => Reply::Transport(chain(&error)),
-    }
-}
-
-/// An error with its causes, which say what actually failed (refused, reset, timed out).
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 async fn fetch_status(

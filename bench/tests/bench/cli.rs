@@ -107,3 +107,10 @@ async fn a_server_that_is_not_there_is_a_setup_error_with_exit_code_2() {
         text(&run)
     );
 }
+
+#[tokio::test]
+async fn an_https_url_is_refused_with_a_reason_and_exit_code_2() {
+    let run = pulse_bench(&["run", "--url", "https://127.0.0.1:9", "-n", "1", "-q"]).await;
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    assert!(text(&run).contains("plain http"), "{}", text(&run));
+}
