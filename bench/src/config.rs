@@ -78,6 +78,13 @@ pub struct RunArgs {
     /// Fresh posts kept signed ahead per hotkey.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub sign_ahead: u32,
+    /// Fresh posts signed per hotkey before the run starts (at least --sign-ahead). With
+    /// enough for the whole run, nothing is signed while measuring, so the generator's
+    /// signing does not take CPU from the server on a shared machine; afterwards hotkeys
+    /// fall back to --sign-ahead. Signatures older than --signature-max-age are not sent,
+    /// which bounds how long a supply lasts.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub presign: u32,
     /// Threads that sign ahead (sr25519 signing is the generator's main CPU cost).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub signers: u32,

@@ -354,6 +354,8 @@ pub struct PlannerConfig {
     pub seed: u64,
     /// Fresh posts kept signed ahead per hotkey.
     pub sign_ahead: u32,
+    /// Fresh posts signed per hotkey before the run (when more than `sign_ahead`).
+    pub presign: u32,
     /// Oldest signature sent.
     pub signature_max_age: Duration,
     /// Age at which X-Auth headers are replaced.
@@ -466,7 +468,7 @@ impl Planner {
         for id in 0..self.keys.len() as u32 {
             self.hotkeys[id as usize].pending_xauth = true;
             self.send_job(Job::XAuth(id));
-            self.refill(id);
+            self.refill_to(id, self.config.presign.max(self.config.sign_ahead));
         }
     }
 
@@ -637,12 +639,15 @@ impl Planner {
 
     /// Asks for the signatures hotkey `id` is missing.
     fn refill(&mut self, id: u32) {
+        self.refill_to(id, self.config.sign_ahead);
+    }
+
+    /// Asks for the signatures hotkey `id` is missing, counting `posts` fresh posts as
+    /// its supply.
+    fn refill_to(&mut self, id: u32, posts: u32) {
         let (form, want_status) = (self.keys[id as usize].form, self.want_status);
         let state = &mut self.hotkeys[id as usize];
-        let missing = self
-            .config
-            .sign_ahead
-            .saturating_sub(state.fresh.len() as u32 + state.pending_fresh);
+        let missing = posts.saturating_sub(state.fresh.len() as u32 + state.pending_fresh);
         state.pending_fresh += missing;
         let status = form == AuthForm::Epistula
             && want_status

@@ -119,6 +119,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<Report> {
             mix: args.mix.clone(),
             seed: args.seed,
             sign_ahead: args.sign_ahead,
+            presign: args.presign,
             signature_max_age: args.signature_max_age,
             xauth_reuse: args.xauth_reuse,
             keep_receipts: args.check_db.is_some() || args.receipts.is_some(),

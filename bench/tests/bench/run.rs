@@ -136,3 +136,30 @@ async fn a_timed_run_stops_after_its_duration_and_reports_its_rate() {
             > 0.0
     );
 }
+
+#[tokio::test]
+async fn presigned_posts_cover_a_run_so_nothing_is_signed_while_it_runs() {
+    let bench = Bench::with_quota(1_000).await;
+    let (hotkeys, presign) = (10, 20);
+    let mut args = bench.args("new=1", hotkeys, 4, 50);
+    args.epistula_share = 1.0;
+    args.presign = presign;
+    let report = run(&args).await;
+    assert_clean(&report);
+    assert_eq!(
+        counts(&report),
+        expected(&[("new", 50)]),
+        "{}",
+        report.to_text()
+    );
+    // One X-Auth signature per hotkey (to read its quota before the run) and its presigned
+    // posts; 50 posts over 10 hotkeys never bring one of them below --sign-ahead (2), so
+    // no post is signed after the start. Without --presign the count would be
+    // 10 + 10 x 2 ahead + 50 replacements.
+    assert_eq!(
+        report.generator.signatures,
+        u64::from(hotkeys + hotkeys * presign),
+        "{}",
+        report.to_text()
+    );
+}
