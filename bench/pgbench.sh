@@ -38,12 +38,26 @@ run)
     clients="$3" secs="$4"
     # pgbench's -j cannot exceed -c.
     threads=$(( clients < 2 ? clients : 2 ))
+    # CPU of PostgreSQL and pgbench over the run but its first and last 2 s.
+    cpu="$(mktemp)"
+    python3 "$here/cpu.py" 2 "$(( secs > 8 ? secs - 4 : secs / 2 ))" postgres=postgres \
+        pgbench=pgbench > "$cpu" &
+    cpu_pid=$!
     "$pgbench" -n -M "${MODE:-prepared}" -c "$clients" -j "$threads" -T "$secs" \
         -f "$here/${SCRIPT:-submit.pgbench}" \
         -D hotkeys="${HOTKEYS:-1000}" -D quota="${QUOTA:-1000000000}" -D window="${WINDOW:-1}" \
         -D epistula_pct="${EPISTULA_PCT:-50}" -D select_pct="${SELECT_PCT:-20}" \
         -D verdicts="${VERDICTS:-1}" -D now_ms="$(date +%s%3N)" \
-        "$db"
+        "$db" | tee "$cpu.out"
+    wait "$cpu_pid" || true
+    tps="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$cpu.out")"
+    read -r _ pg _ client _ < "$cpu" || true
+    if [ -n "$tps" ] && [ -n "${client:-}" ]; then
+        awk -v tps="$tps" -v pg="$pg" -v client="$client" 'BEGIN {
+            printf "CPU per transaction: postgres %.0f us (%.2f cores), pgbench %.0f us (%.2f cores) at %.0f tps\n",
+                pg / tps * 1e6, pg, client / tps * 1e6, client, tps }'
+    fi
+    rm -f "$cpu" "$cpu.out"
     ;;
 drop)
     dropdb --if-exists "$db"

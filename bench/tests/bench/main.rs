@@ -4,4 +4,5 @@
 mod check;
 mod cli;
 mod helpers;
+mod pgbench;
 mod run;
