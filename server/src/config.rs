@@ -148,7 +148,9 @@ pub struct DatabaseArgs {
     pub pg_user: String,
     /// Database connections for `/v2/submit` per process; the other endpoints share a
     /// further quarter as many (at least 2), so a process opens at most N + max(2, N/4).
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true,
+    /// More connections than the database has cores to run them only make its backends
+    /// contend (bench/README.md): about twice its cores over all replicas is plenty.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 8, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub database_max_connections: u32,
     /// Longest a request waits for a database connection before it is answered 503, in
