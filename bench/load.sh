@@ -57,8 +57,9 @@ sampler_pid=$!
 # CPU of PostgreSQL, the server and the generator over the measured period (after the
 # 5 s warm-up, 2 s margins), to split each request's cost between them.
 server_comm="$(basename "${SERVER_BIN:-$root/target/release/pulse-server}" | cut -c1-15)"
+bench_comm="$(basename "${BENCH_BIN:-pulse-bench}" | cut -c1-15)"
 python3 "$root/bench/cpu.py" 7 "$(( secs > 8 ? secs - 4 : secs / 2 ))" postgres=postgres \
-    server="$server_comm" generator=pulse-bench > "$out/cpu.txt" &
+    server="$server_comm" generator="$bench_comm" > "$out/cpu.txt" &
 cpu_pid=$!
 "${BENCH_BIN:-$root/target/release/pulse-bench}" run --url "http://127.0.0.1:$port" -d "${secs}s" \
     --warmup 5s --check-db "$url" --json "$out/pulse-bench.json" -q "${extra[@]}" \
