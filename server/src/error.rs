@@ -65,7 +65,7 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
             // 53300: too many connections, refused when connecting.
             sqlx::Error::Database(e) if e.code().as_deref() == Some("53300") => true,
-            other => crate::db::lane::ends_session(other),
+            other => crate::db::ends_session(other),
         };
         if unavailable {
             tracing::warn!(error = %error, "database unavailable");

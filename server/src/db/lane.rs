@@ -20,6 +20,8 @@ use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgConnection};
 
+use super::ends_session;
+
 /// Oldest a connection gets before it is replaced, as sqlx's pool does by default: a
 /// long-lived backend keeps growing caches (plans, catalog entries).
 pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
@@ -92,16 +94,11 @@ impl Lane {
             idle: status.available,
         }
     }
-
-    /// Closes every idle connection; connections in use are closed when they come back.
-    pub fn close(&self) {
-        self.pool.close();
-    }
 }
 
-/// A connection taken from a [`Lane`]. Run statements on [`LaneConnection::begin`] and
-/// report each result to [`LaneConnection::finish`]; dropped between the two, the
-/// connection is closed instead of going back to the lane.
+/// A connection taken from a [`Lane`]; statements run through [`LaneConnection::run`].
+/// Dropped while a statement runs (its request was cancelled), the connection is closed
+/// instead of going back to the lane.
 pub struct LaneConnection {
     object: Option<Object<Connector>>,
     state: Use,
@@ -112,7 +109,8 @@ pub struct LaneConnection {
 enum Use {
     /// Between statements: it goes back to the lane.
     Ready,
-    /// A statement was started and not reported finished: closed if dropped now.
+    /// A statement is running, or ended in a way that leaves the wire in an unknown state:
+    /// closed when dropped.
     Running,
     /// Its session ended (I/O error, PostgreSQL shut down or restarted): closed, and the
     /// lane's idle connections with it, which are most likely dead too.
@@ -120,28 +118,25 @@ enum Use {
 }
 
 impl LaneConnection {
-    /// The connection, for one statement; it counts as unfinished until
-    /// [`LaneConnection::finish`].
-    pub fn begin(&mut self) -> &mut PgConnection {
+    /// Runs `statement` on the connection and records how it ended. After a success, or an
+    /// error PostgreSQL raised for the statement (a constraint, say), the connection goes
+    /// back to the lane. After anything else (I/O, TLS, protocol, or PostgreSQL ending the
+    /// session: see [`super::ends_session`]) its state on the wire is unknown and it is
+    /// closed. If this future is dropped before it completes, the connection is closed too.
+    pub async fn run<T>(
+        &mut self,
+        statement: impl AsyncFnOnce(&mut PgConnection) -> sqlx::Result<T>,
+    ) -> sqlx::Result<T> {
         self.state = Use::Running;
-        &mut self
-            .object
-            .as_mut()
-            .expect("present until dropped")
-            .connection
-    }
-
-    /// Records how the statement ended. After a success, or an error PostgreSQL raised for
-    /// the statement (a constraint, say), the connection goes back to the lane. After
-    /// anything else (I/O, TLS, protocol, or PostgreSQL ending the session: see
-    /// [`ends_session`]) its state on the wire is unknown and it is closed.
-    pub fn finish<T>(&mut self, result: &sqlx::Result<T>) {
-        self.state = match result {
+        let object = self.object.as_mut().expect("present until dropped");
+        let result = statement(&mut object.connection).await;
+        self.state = match &result {
             Ok(_) => Use::Ready,
             Err(error) if ends_session(error) => Use::Lost,
             Err(sqlx::Error::Database(_) | sqlx::Error::RowNotFound) => Use::Ready,
             Err(_) => Use::Running,
         };
+        result
     }
 }
 
@@ -164,19 +159,6 @@ impl Drop for LaneConnection {
             // connection would fail its next statement, each failing one request.
             pool.retain(|_, _| false);
         }
-    }
-}
-
-/// Whether `error` means the connection's session is over: an I/O or TLS failure, or
-/// PostgreSQL ending the session (SQLSTATE class 08, connection
-/// exception; 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
-pub fn ends_session(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
-            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
-        }),
-        _ => false,
     }
 }
 

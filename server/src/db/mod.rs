@@ -33,6 +33,20 @@ pub fn shared_pool_size(submit_connections: u32) -> u32 {
     (submit_connections / 4).max(2)
 }
 
+/// Whether `error` means the connection's session is over: an I/O or TLS failure, or
+/// PostgreSQL ending the session (SQLSTATE class 08, connection exception; 57P01 admin
+/// shutdown, 57P02 crash shutdown, 57P03 cannot connect now). Such a connection cannot be
+/// used again, and the request that met it should be retried (503).
+pub fn ends_session(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 /// Opens a pool on `url` with the default acquire timeout.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await

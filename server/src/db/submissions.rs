@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
 
 use super::lane::Lane;
-use uuid::Uuid;
 
 use crate::config::Role;
 use protocol::submission::NewSubmission;
@@ -140,9 +140,7 @@ pub async fn submit(
         i32::from(at.verdicts),
     );
     let mut conn = lane.acquire().await?;
-    let row = query.fetch_one(conn.begin()).await;
-    conn.finish(&row);
-    let row = row?;
+    let row = conn.run(async |c| query.fetch_one(c).await).await?;
     let used = row.used.max(0) as u32;
     Ok(match row.outcome.as_str() {
         "new" => SubmitOutcome::New { used },
@@ -152,9 +150,10 @@ pub async fn submit(
             roles: row.roles.iter().filter_map(|r| Role::from_db(r)).collect(),
         },
         "exists" => {
-            let stored = find(conn.begin(), &new.miner_hotkey, &new.post_id).await;
-            conn.finish(&stored);
-            let stored = stored?.ok_or(sqlx::Error::RowNotFound)?;
+            let stored = conn
+                .run(async |c| find(c, &new.miner_hotkey, &new.post_id).await)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
             let differing_fields = new.differing_fields(&stored.data);
             if differing_fields.is_empty() {
                 SubmitOutcome::Duplicate { stored, used }

@@ -3,29 +3,38 @@
 
 use std::time::Duration;
 
-use server::db::lane::Lane;
+use server::db::lane::{Lane, LaneConnection};
 use sqlx::postgres::PgConnectOptions;
 use testkit::TestDb;
 
 use crate::helpers::{App, json, miner};
 
-fn options(db: &TestDb) -> PgConnectOptions {
-    db.url.parse().expect("a PostgreSQL URL")
+/// A fresh database and a lane of `size` connections to it.
+async fn lane_on_new_db(size: usize, acquire_timeout: Duration) -> (TestDb, Lane) {
+    let db = TestDb::new().await;
+    let options: PgConnectOptions = db.url.parse().expect("a PostgreSQL URL");
+    (db, Lane::new(options, size, acquire_timeout))
+}
+
+/// Runs `sql`, which answers one row of one value, on `conn`.
+async fn scalar<T>(conn: &mut LaneConnection, sql: &'static str) -> sqlx::Result<T>
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    conn.run(async |c| sqlx::query_scalar(sql).fetch_one(c).await)
+        .await
 }
 
 async fn backend_pid(lane: &Lane) -> i32 {
     let mut conn = lane.acquire().await.expect("a connection");
-    let pid = sqlx::query_scalar::<_, i32>("select pg_backend_pid()")
-        .fetch_one(conn.begin())
-        .await;
-    conn.finish(&pid);
-    pid.expect("pg_backend_pid")
+    scalar(&mut conn, "select pg_backend_pid()")
+        .await
+        .expect("pg_backend_pid")
 }
 
 #[tokio::test]
 async fn one_connection_serves_statement_after_statement() {
-    let db = TestDb::new().await;
-    let lane = Lane::new(options(&db), 4, Duration::from_secs(3));
+    let (_db, lane) = lane_on_new_db(4, Duration::from_secs(3)).await;
     let first = backend_pid(&lane).await;
     for _ in 0..10 {
         assert_eq!(backend_pid(&lane).await, first);
@@ -36,14 +45,10 @@ async fn one_connection_serves_statement_after_statement() {
 
 #[tokio::test]
 async fn an_error_raised_by_the_database_keeps_the_connection() {
-    let db = TestDb::new().await;
-    let lane = Lane::new(options(&db), 4, Duration::from_secs(3));
+    let (_db, lane) = lane_on_new_db(4, Duration::from_secs(3)).await;
     let before = backend_pid(&lane).await;
     let mut conn = lane.acquire().await.unwrap();
-    let result = sqlx::query_scalar::<_, i32>("select 1 / 0")
-        .fetch_one(conn.begin())
-        .await;
-    conn.finish(&result);
+    let result = scalar::<i32>(&mut conn, "select 1 / 0").await;
     let error = result.expect_err("division by zero");
     assert!(matches!(error, sqlx::Error::Database(_)), "{error:?}");
     drop(conn);
@@ -52,14 +57,13 @@ async fn an_error_raised_by_the_database_keeps_the_connection() {
 
 #[tokio::test]
 async fn a_statement_abandoned_midway_closes_its_connection() {
-    let db = TestDb::new().await;
-    let lane = Lane::new(options(&db), 4, Duration::from_secs(3));
+    let (_db, lane) = lane_on_new_db(4, Duration::from_secs(3)).await;
     let abandoned = backend_pid(&lane).await;
 
     // A request cancelled while its statement runs (its client left, or it timed out):
     // the reply is still on its way, so the connection must not serve anyone else.
     let mut conn = lane.acquire().await.unwrap();
-    let statement = sqlx::query("select pg_sleep(2)").execute(conn.begin());
+    let statement = scalar::<()>(&mut conn, "select pg_sleep(2)");
     assert!(
         tokio::time::timeout(Duration::from_millis(200), statement)
             .await
@@ -71,8 +75,12 @@ async fn a_statement_abandoned_midway_closes_its_connection() {
 
     // The next statement runs on a new backend and reads its own answer.
     let mut conn = lane.acquire().await.unwrap();
-    let (pid, answer) = sqlx::query_as::<_, (i32, i32)>("select pg_backend_pid(), 42")
-        .fetch_one(conn.begin())
+    let (pid, answer) = conn
+        .run(async |c| {
+            sqlx::query_as::<_, (i32, i32)>("select pg_backend_pid(), 42")
+                .fetch_one(c)
+                .await
+        })
         .await
         .unwrap();
     assert_ne!(pid, abandoned);
@@ -82,9 +90,13 @@ async fn a_statement_abandoned_midway_closes_its_connection() {
     // sleep is over and it finds no client to answer.
     let mut gone = false;
     for _ in 0..600 {
-        let alive: i64 = sqlx::query_scalar("select count(*) from pg_stat_activity where pid = $1")
-            .bind(abandoned)
-            .fetch_one(conn.begin())
+        let alive: i64 = conn
+            .run(async |c| {
+                sqlx::query_scalar("select count(*) from pg_stat_activity where pid = $1")
+                    .bind(abandoned)
+                    .fetch_one(c)
+                    .await
+            })
             .await
             .unwrap();
         if alive == 0 {
@@ -101,8 +113,7 @@ async fn a_statement_abandoned_midway_closes_its_connection() {
 
 #[tokio::test]
 async fn a_full_lane_refuses_after_the_acquire_timeout() {
-    let db = TestDb::new().await;
-    let lane = Lane::new(options(&db), 1, Duration::from_millis(200));
+    let (_db, lane) = lane_on_new_db(1, Duration::from_millis(200)).await;
     let held = lane.acquire().await.unwrap();
     let error = lane.acquire().await.err().expect("no connection is free");
     assert!(matches!(error, sqlx::Error::PoolTimedOut), "{error:?}");
@@ -157,17 +168,12 @@ async fn terminate(db: &TestDb, pids: &[i32]) {
 
 #[tokio::test]
 async fn a_session_ended_by_postgres_closes_the_connection_and_the_idle_ones() {
-    let db = TestDb::new().await;
-    let lane = Lane::new(options(&db), 4, Duration::from_secs(3));
+    let (db, lane) = lane_on_new_db(4, Duration::from_secs(3)).await;
     // Two connections, both idle afterwards.
     let (mut a, mut b) = (lane.acquire().await.unwrap(), lane.acquire().await.unwrap());
     let mut pids = Vec::new();
     for conn in [&mut a, &mut b] {
-        let pid = sqlx::query_scalar::<_, i32>("select pg_backend_pid()")
-            .fetch_one(conn.begin())
-            .await;
-        conn.finish(&pid);
-        pids.push(pid.unwrap());
+        pids.push(scalar(conn, "select pg_backend_pid()").await.unwrap());
     }
     drop((a, b));
     assert_eq!(lane.status().idle, 2);
@@ -175,12 +181,9 @@ async fn a_session_ended_by_postgres_closes_the_connection_and_the_idle_ones() {
     // As a restart of PostgreSQL does to every session.
     terminate(&db, &pids).await;
     let mut conn = lane.acquire().await.unwrap();
-    let failed = sqlx::query_scalar::<_, i32>("select 1")
-        .fetch_one(conn.begin())
-        .await;
-    conn.finish(&failed);
+    let failed = scalar::<i32>(&mut conn, "select 1").await;
     let error = failed.expect_err("the session was terminated");
-    assert!(server::db::lane::ends_session(&error), "{error:?}");
+    assert!(server::db::ends_session(&error), "{error:?}");
     drop(conn);
     assert_eq!(lane.status().size, 0, "the other idle connection went too");
 
