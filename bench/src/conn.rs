@@ -80,7 +80,8 @@ impl Connection {
             Ok(Ok(reply)) => reply,
             Ok(Err(error)) => {
                 self.sender = None;
-                Reply::Transport(error)
+                // `{:#}` names every cause: refused, reset, timed out.
+                Reply::Transport(format!("{error:#}"))
             }
             Err(_) => {
                 self.sender = None;
@@ -89,15 +90,12 @@ impl Connection {
         }
     }
 
-    async fn exchange(&mut self, request: Request) -> Result<Reply, String> {
+    async fn exchange(&mut self, request: Request) -> anyhow::Result<Reply> {
         let sender = match &mut self.sender {
             Some(sender) if !sender.is_closed() => sender,
             _ => self.sender.insert(self.open().await?),
         };
-        sender
-            .ready()
-            .await
-            .map_err(|e| format!("connection closed: {}", chain(&e)))?;
+        sender.ready().await.context("connection closed")?;
         let post = request.method == Method::POST;
         let mut message = http::Request::new(Full::new(request.body));
         *message.method_mut() = request.method;
@@ -108,30 +106,28 @@ impl Connection {
         if post {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        let response = sender.send_request(message).await.map_err(|e| chain(&e))?;
+        let response = sender.send_request(message).await?;
         let status = response.status().as_u16();
         let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|e| format!("reading the reply: {}", chain(&e)))?
+            .context("reading the reply")?
             .to_bytes();
         Ok(Reply::Http { status, body })
     }
 
-    async fn open(&self) -> Result<SendRequest<Full<Bytes>>, String> {
+    async fn open(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
         let address = &self.endpoint.address;
         let stream = TcpStream::connect(address)
             .await
-            .map_err(|e| format!("connecting to {address}: {e}"))?;
+            .with_context(|| format!("connecting to {address}"))?;
         // Requests are small and answered one at a time: Nagle's delay would only add
         // latency.
-        stream
-            .set_nodelay(true)
-            .map_err(|e| format!("setting TCP_NODELAY: {e}"))?;
+        stream.set_nodelay(true).context("setting TCP_NODELAY")?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| format!("HTTP handshake with {address}: {}", chain(&e)))?;
+            .with_context(|| format!("HTTP handshake with {address}"))?;
         // The connection's reads and writes run in a task of their own; it ends when the
         // sender is dropped or the server closes the connection.
         tokio::spawn(async move {
@@ -139,16 +135,4 @@ impl Connection {
         });
         Ok(sender)
     }
-}
-
-/// An error with its causes, which say what actually failed (refused, reset, timed out).
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

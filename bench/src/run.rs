@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::check;
 use crate::config::RunArgs;
-use crate::conn::{Connection, Endpoint, chain};
+use crate::conn::{Connection, Endpoint};
 use crate::keys::{self, PostFactory};
 use crate::mix::Op;
 use crate::plan::{Plan, Planner, PlannerConfig};
@@ -387,12 +387,7 @@ async fn fetch_status(
     url: &reqwest::Url,
     headers: HeaderMap,
 ) -> anyhow::Result<StatusResponse> {
-    let response = client
-        .get(url.clone())
-        .headers(headers)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!(chain(&e)))?;
+    let response = client.get(url.clone()).headers(headers).send().await?;
     let status = response.status();
     let text = response.text().await?;
     if !status.is_success() {
