@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use testkit::sample_submission;
 
 use crate::helpers::{App, miner, unique_post_id};
+use crate::submit::{app_with_a_small_body_limit, one_reply_of_each_kind};
 use crate::validation::{
     app_selecting_everything, poll, send_results, submit_posts, validator, verdict,
 };
@@ -145,4 +146,64 @@ async fn metrics_count_the_validation_queue_leases_expiries_and_verdicts() {
         1.0
     );
     assert_eq!(value_of(&text, "pulse_validation_queue_depth"), 1.0);
+}
+
+#[tokio::test]
+async fn every_submission_is_counted_under_its_outcome_and_every_refused_signer_under_its_reason() {
+    let app = app_with_a_small_body_limit().await;
+    one_reply_of_each_kind(&app).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (outcome, count) in [
+        ("new", 5.0),
+        ("duplicate", 1.0),
+        ("conflict", 1.0),
+        ("unauthorized", 2.0),
+        ("forbidden", 2.0),
+        ("invalid", 1.0),
+        ("too_large", 1.0),
+        ("rate_limited", 1.0),
+    ] {
+        let series = format!(r#"pulse_submissions_total{{outcome="{outcome}"}}"#);
+        assert_eq!(value_of(&text, &series), count, "{series}");
+    }
+    for reason in ["missing", "replay", "signer_not_miner", "wrong_role"] {
+        let series = format!(r#"pulse_auth_failures_total{{reason="{reason}"}}"#);
+        assert_eq!(value_of(&text, &series), 1.0, "{series}");
+    }
+    assert!(!text.contains(r#"outcome="error""#), "{text}");
+}
+
+#[tokio::test]
+async fn a_submission_refused_by_a_fault_of_the_server_is_counted_as_error() {
+    let app = App::start().await;
+    sqlx::query("drop function pulse_submit")
+        .execute(&app.server.state.db)
+        .await
+        .unwrap();
+    let m = miner();
+    let response = app
+        .submit(&m, &sample_submission(m.ss58(), unique_post_id()))
+        .await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        value_of(&text, r#"pulse_submissions_total{outcome="error"}"#),
+        1.0
+    );
 }

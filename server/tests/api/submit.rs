@@ -1,8 +1,8 @@
 //! `POST /v2/submit`: acceptance, idempotency, quota and validation.
 
-use reqwest::StatusCode;
+use reqwest::{Response, StatusCode};
 use serde_json::json;
-use server::config::Settings;
+use server::config::{Role, Settings};
 use testkit::sample_submission;
 
 use crate::helpers::{App, START_BLOCK, assert_window_fields, json, miner, unique_post_id};
@@ -334,4 +334,166 @@ async fn selected_posts_get_exactly_one_validation_task_in_the_same_transaction(
         .await,
         10
     );
+}
+
+/// One `/v2/submit` reply of every kind the handler gives once it has read the window,
+/// in this order: new, duplicate, conflict, unsigned, replayed, signed by another key,
+/// signed by a validator, invalid, too large, and the sixth new post of the window. Each
+/// comes with the `X-RateLimit-Remaining` it must carry: the quota left when the reply read
+/// the quota, none otherwise. Needs an app whose body limit is 4096 bytes.
+pub async fn one_reply_of_each_kind(
+    app: &App,
+) -> Vec<(StatusCode, Option<&'static str>, Response)> {
+    let signer = miner();
+    let validator = miner();
+    server::db::hotkeys::add(&app.server.state.db, validator.ss58(), Role::Validator)
+        .await
+        .unwrap();
+    let post = sample_submission(signer.ss58(), unique_post_id());
+    let first = serde_json::to_vec(&post).unwrap();
+    let first_headers = signer.headers(&first);
+    let mut changed = post.clone();
+    changed.likes += 1;
+    let mut too_large = sample_submission(signer.ss58(), unique_post_id());
+    too_large.content = "x".repeat(5000);
+    let post_raw = |headers, body: Vec<u8>| {
+        app.client
+            .post(app.url("/v2/submit"))
+            .headers(headers)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let mut replies = vec![
+        (
+            StatusCode::OK,
+            Some("4"),
+            post_raw(first_headers.clone(), first.clone())
+                .await
+                .unwrap(),
+        ),
+        (StatusCode::OK, Some("4"), app.submit(&signer, &post).await),
+        (
+            StatusCode::CONFLICT,
+            Some("4"),
+            app.submit(&signer, &changed).await,
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            None,
+            post_raw(Default::default(), first.clone()).await.unwrap(),
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            None,
+            post_raw(first_headers, first).await.unwrap(),
+        ),
+        (
+            StatusCode::FORBIDDEN,
+            None,
+            app.submit(&validator, &post).await,
+        ),
+        (
+            StatusCode::FORBIDDEN,
+            None,
+            app.submit(
+                &validator,
+                &sample_submission(validator.ss58(), unique_post_id()),
+            )
+            .await,
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            app.submit(&signer, &json!({"post_id": "1"})).await,
+        ),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            app.submit(&signer, &too_large).await,
+        ),
+    ];
+    for _ in 0..4 {
+        let reply = app
+            .submit(&signer, &sample_submission(signer.ss58(), unique_post_id()))
+            .await;
+        assert_eq!(reply.status(), StatusCode::OK);
+    }
+    replies.push((
+        StatusCode::TOO_MANY_REQUESTS,
+        Some("0"),
+        app.submit(&signer, &sample_submission(signer.ss58(), unique_post_id()))
+            .await,
+    ));
+    replies
+}
+
+/// An app at [`START_BLOCK`] with a 4096-byte body limit, as [`one_reply_of_each_kind`]
+/// needs.
+pub async fn app_with_a_small_body_limit() -> App {
+    App::with_settings(Settings {
+        max_body_bytes: 4096,
+        ..Settings::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn every_reply_carries_the_rate_limit_headers_and_the_quota_left_when_it_was_read() {
+    let app = app_with_a_small_body_limit().await;
+    for (expected, remaining, response) in one_reply_of_each_kind(&app).await {
+        let headers = response.headers().clone();
+        let (status, body) = json(response).await;
+        assert_eq!(status, expected, "{body}");
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            header("x-ratelimit-limit").as_deref(),
+            Some("5"),
+            "{status}"
+        );
+        assert_eq!(
+            header("x-ratelimit-remaining").as_deref(),
+            remaining,
+            "{status}: {body}"
+        );
+        assert_eq!(
+            header("x-ratelimit-reset-block").as_deref(),
+            Some("1100"),
+            "{status}"
+        );
+        assert_eq!(
+            header("x-ratelimit-reset-seconds").as_deref(),
+            Some("600.0"),
+            "{status}"
+        );
+        assert_eq!(
+            header("retry-after").as_deref(),
+            (status == StatusCode::TOO_MANY_REQUESTS).then_some("600"),
+            "{status}"
+        );
+        assert_window_fields(&body, START_BLOCK);
+    }
+}
+
+#[tokio::test]
+async fn a_fault_of_the_database_is_an_opaque_500_with_the_window_and_rate_limit_headers() {
+    let app = App::start().await;
+    // A function the server relies on, gone: a fault of the server's own, not the miner's.
+    sqlx::query("drop function pulse_submit")
+        .execute(&app.server.state.db)
+        .await
+        .unwrap();
+    let miner = miner();
+    let response = app
+        .submit(&miner, &sample_submission(miner.ss58(), unique_post_id()))
+        .await;
+    let headers = response.headers().clone();
+    let (status, body) = json(response).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["detail"], "internal server error");
+    assert_window_fields(&body, START_BLOCK);
+    assert_eq!(headers["x-ratelimit-limit"], "5");
+    assert_eq!(headers["x-ratelimit-reset-block"], "1100");
+    assert!(!headers.contains_key("x-ratelimit-remaining"));
 }
