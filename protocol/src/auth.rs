@@ -9,8 +9,6 @@
 //! This module decides whether headers are well formed, fresh and correctly signed. Whether
 //! a uuid was seen before and whether the signer may act are the server's questions.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
@@ -243,17 +241,18 @@ pub fn verify_request(
     verify_request_with(headers, body, policy, now, None)
 }
 
-/// [`verify_request`], remembering X-Auth signatures that verified in `memo` so that a
-/// reused X-Auth header (reference clients sign once and reuse the headers while they are
-/// fresh) is not verified again. Freshness and every header rule are still checked on each
-/// request; only the sr25519 arithmetic for a (key, message, signature) already proven is
-/// skipped, so the answer is the same as without the memo.
+/// [`verify_request`], looking up X-Auth signatures in `proven` before verifying them and
+/// recording there the ones that verify, so that a reused X-Auth header (reference clients
+/// sign once and reuse the headers while they are fresh) is not verified again. Freshness
+/// and every header rule are still checked on each request; only the sr25519 arithmetic
+/// for a (key, message, signature) already proven is skipped, so the answer is the same as
+/// without `proven`.
 pub fn verify_request_with(
     headers: &HeaderMap,
     body: &[u8],
     policy: &AuthPolicy,
     now: SystemTime,
-    memo: Option<&XAuthMemo>,
+    proven: Option<&dyn ProvenSignatures>,
 ) -> Result<Option<Verified>, AuthError> {
     let epistula = [
         header::EPISTULA_VERSION,
@@ -273,7 +272,7 @@ pub fn verify_request_with(
         header::X_AUTH_SIGNATURE,
     ];
     if x_auth.iter().any(|h| headers.contains_key(*h)) {
-        return verify_x_auth(headers, policy, now, memo).map(Some);
+        return verify_x_auth(headers, policy, now, proven).map(Some);
     }
     Ok(None)
 }
@@ -297,7 +296,7 @@ fn verify_x_auth(
     headers: &HeaderMap,
     policy: &AuthPolicy,
     now: SystemTime,
-    memo: Option<&XAuthMemo>,
+    proven: Option<&dyn ProvenSignatures>,
 ) -> Result<Verified, AuthError> {
     let address = required(headers, header::X_AUTH_SS58_ADDRESS)?;
     let message = required(headers, header::X_AUTH_MESSAGE)?;
@@ -328,7 +327,13 @@ fn verify_x_auth(
     let signature = parse_signature(header::X_AUTH_SIGNATURE, signature)?;
     check_freshness(signed_at_ms, now, policy)?;
 
-    if !memo.is_some_and(|memo| memo.contains(&public_key, message, &signature)) {
+    let proof = ProvenXAuth {
+        public_key: &public_key,
+        message,
+        signature: &signature,
+        message_secs,
+    };
+    if !proven.is_some_and(|proven| proven.is_proven(&proof)) {
         // Browser wallets sign the message wrapped in <Bytes>...</Bytes>; accept both.
         let verifies = keys::verify(&public_key, message.as_bytes(), &signature)
             || keys::verify(
@@ -339,8 +344,8 @@ fn verify_x_auth(
         if !verifies {
             return Err(AuthError::BadSignature);
         }
-        if let Some(memo) = memo {
-            memo.insert(public_key, message, signature, message_secs, now, policy);
+        if let Some(proven) = proven {
+            proven.remember(&proof, now, policy);
         }
     }
     Ok(Verified {
@@ -352,103 +357,36 @@ fn verify_x_auth(
     })
 }
 
-/// X-Auth signatures known to verify, so that reused X-Auth headers cost a lookup rather
-/// than an sr25519 verification.
+/// An X-Auth signature that verified, with what it was proven for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProvenXAuth<'a> {
+    /// The signer's public key.
+    pub public_key: &'a [u8; 32],
+    /// The signed message, `<prefix>:<unix seconds>`.
+    pub message: &'a str,
+    /// The sr25519 signature.
+    pub signature: &'a [u8; 64],
+    /// The Unix second the message names (when the signature stops being fresh follows
+    /// from it).
+    pub message_secs: u64,
+}
+
+/// Where [`verify_request_with`] looks up X-Auth signatures it proved before, and records
+/// the ones it proves.
 ///
-/// Entries are keyed by the signature and hold the key and message it was proven for; a
-/// hit needs all three to match. Only signatures that verified are kept, so a memo can never
-/// make a bad signature pass. The memo holds at most `capacity` entries: when full, entries
-/// whose message is older than the freshness window are dropped (they could not be
-/// accepted again anyway), and if that frees nothing the memo starts over. Stale entries
-/// are also swept every minute, so the memo's size follows the signatures in use.
-#[derive(Debug)]
-pub struct XAuthMemo {
-    capacity: usize,
-    entries: Mutex<MemoEntries>,
-}
+/// Reference clients sign once and reuse the X-Auth headers while they are fresh, so a
+/// server that keeps the signatures it proved answers a reused header with a lookup instead
+/// of the sr25519 arithmetic. The verifier trusts [`is_proven`](Self::is_proven): an
+/// implementation must answer `true` only for a (key, message, signature) it was given
+/// through [`remember`](Self::remember). What to keep and for how long is the
+/// implementation's business (the server's is a bounded in-memory map).
+pub trait ProvenSignatures {
+    /// Whether `proof.signature` was proven for `proof.public_key` and `proof.message`.
+    fn is_proven(&self, proof: &ProvenXAuth<'_>) -> bool;
 
-#[derive(Debug, Default)]
-struct MemoEntries {
-    by_signature: HashMap<[u8; 64], MemoEntry>,
-    /// Unix seconds of the last sweep of stale entries.
-    swept_at: u64,
-}
-
-/// Seconds between sweeps of stale entries, so that the memo holds about one freshness
-/// window of signatures rather than filling up to its capacity.
-const MEMO_SWEEP_SECS: u64 = 60;
-
-#[derive(Debug)]
-struct MemoEntry {
-    public_key: [u8; 32],
-    message: Box<str>,
-    message_secs: u64,
-}
-
-impl XAuthMemo {
-    /// A memo of at most `capacity` signatures (about 200 bytes each).
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            entries: Mutex::new(MemoEntries::default()),
-        }
-    }
-
-    /// Signatures held now.
-    pub fn len(&self) -> usize {
-        self.lock().by_signature.len()
-    }
-
-    /// Whether the memo holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, MemoEntries> {
-        // A panic while holding the lock cannot leave an entry half-written (inserts and
-        // removals are single calls), so a poisoned memo is still sound.
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn contains(&self, public_key: &[u8; 32], message: &str, signature: &[u8; 64]) -> bool {
-        self.lock()
-            .by_signature
-            .get(signature)
-            .is_some_and(|entry| entry.public_key == *public_key && &*entry.message == message)
-    }
-
-    fn insert(
-        &self,
-        public_key: [u8; 32],
-        message: &str,
-        signature: [u8; 64],
-        message_secs: u64,
-        now: SystemTime,
-        policy: &AuthPolicy,
-    ) {
-        let mut entries = self.lock();
-        let now_secs = unix_ms(now) / 1000;
-        if entries.by_signature.len() >= self.capacity
-            || now_secs >= entries.swept_at.saturating_add(MEMO_SWEEP_SECS)
-        {
-            let oldest_fresh = now_secs.saturating_sub(policy.max_age.as_secs() + 1);
-            entries
-                .by_signature
-                .retain(|_, entry| entry.message_secs >= oldest_fresh);
-            entries.swept_at = now_secs;
-            if entries.by_signature.len() >= self.capacity {
-                entries.by_signature.clear();
-            }
-        }
-        entries.by_signature.insert(
-            signature,
-            MemoEntry {
-                public_key,
-                message: message.into(),
-                message_secs,
-            },
-        );
-    }
+    /// Records a signature that has just verified, at `now`, under `policy` (whose
+    /// freshness limits tell which remembered signatures can no longer be accepted).
+    fn remember(&self, proof: &ProvenXAuth<'_>, now: SystemTime, policy: &AuthPolicy);
 }
 
 /// The string an Epistula v2 signature covers:
@@ -643,92 +581,116 @@ mod tests {
         assert_eq!(verified.epistula_uuid, None);
     }
 
+    /// One signature a [`Recorder`] was given.
+    #[derive(Debug, Clone)]
+    struct Remembered {
+        public_key: [u8; 32],
+        message: String,
+        signature: [u8; 64],
+        message_secs: u64,
+    }
+
+    /// Remembers what it is given; answers `true` for everything when `trusting`.
+    #[derive(Default)]
+    struct Recorder {
+        remembered: std::cell::RefCell<Vec<Remembered>>,
+        trusting: bool,
+    }
+
+    impl ProvenSignatures for Recorder {
+        fn is_proven(&self, proof: &ProvenXAuth<'_>) -> bool {
+            self.trusting
+                || self.remembered.borrow().iter().any(|r| {
+                    r.public_key == *proof.public_key
+                        && r.message == proof.message
+                        && r.signature == *proof.signature
+                })
+        }
+
+        fn remember(&self, proof: &ProvenXAuth<'_>, _now: SystemTime, _policy: &AuthPolicy) {
+            self.remembered.borrow_mut().push(Remembered {
+                public_key: *proof.public_key,
+                message: proof.message.to_owned(),
+                signature: *proof.signature,
+                message_secs: proof.message_secs,
+            });
+        }
+    }
+
     #[test]
-    fn a_memo_gives_the_same_answers_and_holds_only_proven_signatures() {
+    fn proven_x_auth_signatures_are_recorded_once_and_refused_ones_never() {
         let policy = AuthPolicy::default();
-        let memo = XAuthMemo::new(16);
+        let proven = Recorder::default();
         let now = at(1_764_120_123);
         let headers = sign_x_auth(&key(), DEFAULT_MESSAGE_PREFIX, now);
-        let plain = verify_request(&headers, b"", &policy, now);
-        assert!(plain.as_ref().is_ok_and(Option::is_some));
         for _ in 0..3 {
             assert_eq!(
-                verify_request_with(&headers, b"", &policy, now, Some(&memo)),
-                plain
+                verify_request_with(&headers, b"", &policy, now, Some(&proven)),
+                verify_request(&headers, b"", &policy, now)
             );
         }
-        assert_eq!(memo.len(), 1, "one signature, proven once");
+        let remembered = proven.remembered.borrow().clone();
+        assert_eq!(remembered.len(), 1, "proven once, then looked up");
+        assert_eq!(remembered[0].public_key, key().public_key());
+        assert_eq!(remembered[0].message, "talisman-ai-auth:1764120123");
+        assert_eq!(
+            hex::encode(remembered[0].signature),
+            headers[header::X_AUTH_SIGNATURE].to_str().unwrap()
+        );
+        assert_eq!(remembered[0].message_secs, 1_764_120_123);
 
-        // The proven signature with another signer or another second is still refused.
         let mut other_signer = headers.clone();
         other_signer.insert(
             header::X_AUTH_SS58_ADDRESS,
             HeaderValue::from_str(Hotkey::from_seed([0x22; 32]).ss58()).unwrap(),
         );
         assert_eq!(
-            verify_request_with(&other_signer, b"", &policy, now, Some(&memo)),
+            verify_request_with(&other_signer, b"", &policy, now, Some(&proven)),
             Err(AuthError::BadSignature)
-        );
-        let mut other_second = headers.clone();
-        other_second.insert(
-            header::X_AUTH_MESSAGE,
-            HeaderValue::from_static("talisman-ai-auth:1764120124"),
-        );
-        other_second.insert(
-            header::X_AUTH_TIMESTAMP,
-            HeaderValue::from_static("1764120124.0"),
         );
         assert_eq!(
-            verify_request_with(&other_second, b"", &policy, now, Some(&memo)),
-            Err(AuthError::BadSignature)
+            proven.remembered.borrow().len(),
+            1,
+            "refusals are not recorded"
         );
-        assert_eq!(memo.len(), 1, "refused signatures are not remembered");
+    }
 
-        // Remembered is not fresh: a stale header is refused as without the memo.
+    #[test]
+    fn a_proven_signature_skips_only_the_arithmetic_never_the_freshness_or_header_rules() {
+        let policy = AuthPolicy::default();
+        // A store that vouches for everything shows what the verifier leaves to it.
+        let trusting = Recorder {
+            trusting: true,
+            ..Recorder::default()
+        };
+        let now = at(1_764_120_123);
+        let mut headers = sign_x_auth(&key(), DEFAULT_MESSAGE_PREFIX, now);
+        headers.insert(header::X_AUTH_SIGNATURE, value("00".repeat(64)));
+        assert!(
+            verify_request_with(&headers, b"", &policy, now, Some(&trusting)).is_ok(),
+            "the sr25519 check is the store's to skip"
+        );
         assert!(matches!(
-            verify_request_with(&headers, b"", &policy, at(1_764_120_424), Some(&memo)),
+            verify_request_with(&headers, b"", &policy, at(1_764_120_424), Some(&trusting)),
             Err(AuthError::Stale { .. })
         ));
-    }
-
-    #[test]
-    fn a_full_memo_drops_stale_signatures_first_then_starts_over() {
-        let policy = AuthPolicy::default();
-        let memo = XAuthMemo::new(2);
-        let keys: Vec<Hotkey> = (1..=4u8).map(|i| Hotkey::from_seed([i; 32])).collect();
-        let verify = |key: &Hotkey, signed: u64, now: u64| {
-            let headers = sign_x_auth(key, DEFAULT_MESSAGE_PREFIX, at(signed));
-            verify_request_with(&headers, b"", &policy, at(now), Some(&memo)).unwrap();
-        };
-        verify(&keys[0], 1_000, 1_000);
-        verify(&keys[1], 1_200, 1_200);
-        // Full; at 1,400 the first (signed at 1,000) is stale and makes room.
-        verify(&keys[2], 1_400, 1_400);
-        assert_eq!(memo.len(), 2);
-        // Full of fresh signatures: the memo starts over rather than grow.
-        verify(&keys[3], 1_401, 1_401);
-        assert_eq!(memo.len(), 1);
-    }
-
-    #[test]
-    fn stale_signatures_are_swept_each_minute_before_the_memo_is_full() {
-        let policy = AuthPolicy::default();
-        let memo = XAuthMemo::new(100);
-        let keys: Vec<Hotkey> = (1..=3u8).map(|i| Hotkey::from_seed([i; 32])).collect();
-        let verify = |key: &Hotkey, secs: u64| {
-            let headers = sign_x_auth(key, DEFAULT_MESSAGE_PREFIX, at(secs));
-            verify_request_with(&headers, b"", &policy, at(secs), Some(&memo)).unwrap();
-        };
-        verify(&keys[0], 1_000);
-        verify(&keys[1], 1_030);
+        headers.insert(header::X_AUTH_TIMESTAMP, value("1764120124.0"));
         assert_eq!(
-            memo.len(),
-            2,
-            "within a minute of the last sweep nothing is swept"
+            verify_request_with(&headers, b"", &policy, now, Some(&trusting))
+                .unwrap_err()
+                .code(),
+            "malformed_header"
         );
-        // 1,400: the first two are stale (older than 300 s) and the last sweep was long ago.
-        verify(&keys[2], 1_400);
-        assert_eq!(memo.len(), 1);
+        // Epistula signatures bind the body and a single-use uuid: never looked up.
+        let mut epistula = sign_epistula(&key(), b"{}", None, now);
+        epistula.insert(
+            header::EPISTULA_REQUEST_SIGNATURE,
+            value(format!("0x{}", "00".repeat(64))),
+        );
+        assert_eq!(
+            verify_request_with(&epistula, b"{}", &policy, now, Some(&trusting)),
+            Err(AuthError::BadSignature)
+        );
     }
 
     #[test]

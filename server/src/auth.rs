@@ -1,9 +1,16 @@
 //! Who is calling: signature checks, Epistula replay protection and role checks.
+//!
+//! # Layout
+//! - [`memo`]: the X-Auth signatures this process has proven ([`XAuthMemo`]).
+
+pub mod memo;
 
 use std::time::SystemTime;
 
 use axum::http::HeaderMap;
-use protocol::auth::{self, Verified};
+use protocol::auth::{self, ProvenSignatures, Verified};
+
+pub use memo::XAuthMemo;
 
 use crate::AppState;
 use crate::config::Role;
@@ -18,12 +25,13 @@ pub fn verify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Option<Verified>, ApiError> {
+    let memo: &dyn ProvenSignatures = &*state.x_auth_memo;
     let verified = auth::verify_request_with(
         headers,
         body,
         &state.settings.auth,
         SystemTime::now(),
-        Some(&state.x_auth_memo),
+        Some(memo),
     )
     .map_err(|error| {
         // The claimed signer is unproven, so it is logged apart from the span's `hotkey`;
@@ -99,13 +107,25 @@ pub async fn require_signature(
     spend_uuid(state, verify_signed(state, headers, body)?).await
 }
 
-async fn spend_uuid(state: &AppState, verified: Verified) -> Result<Verified, ApiError> {
+/// Accepts the Epistula uuid of a verified request once (X-Auth has none): the second
+/// request with a uuid is refused as a replay. The uuid is recorded in its own statement,
+/// before the request's work.
+pub async fn spend_uuid(state: &AppState, verified: Verified) -> Result<Verified, ApiError> {
     if let Some(uuid) = verified.epistula_uuid {
         if !db::nonces::consume(&state.db, uuid, &verified.hotkey, verified.signed_at_ms).await? {
             return Err(replayed(state, Some(uuid)));
         }
     }
     Ok(verified)
+}
+
+/// The 403 for a submission signed by another hotkey than its `miner_hotkey`.
+pub fn not_the_miner(state: &AppState, signer: &str, miner_hotkey: &str) -> ApiError {
+    tracing::Span::current().record("reason", "signer_not_miner");
+    state.metrics.auth_failure("signer_not_miner");
+    ApiError::Forbidden(format!(
+        "request is signed by {signer} but miner_hotkey is {miner_hotkey}; a miner may submit only as itself"
+    ))
 }
 
 /// The 403 for a signer that may not submit posts, given its registered roles.

@@ -1,0 +1,72 @@
+//! What every request handler shares: [`AppState`].
+
+use std::sync::Arc;
+
+use protocol::WindowInfo;
+use sqlx::PgPool;
+
+use crate::auth::XAuthMemo;
+use crate::chain::BlockSource;
+use crate::config::Settings;
+use crate::db::lane::Lane;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// What every request handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: PgPool,
+    /// Connections of the database reserved for `/v2/submit` (see [`crate::db::lane`]).
+    pub submit_db: Lane,
+    /// Settings read by handlers.
+    pub settings: Arc<Settings>,
+    /// The current block.
+    pub blocks: BlockSource,
+    /// This process's metrics.
+    pub metrics: Arc<Metrics>,
+    /// X-Auth signatures this process has verified (reference clients reuse one X-Auth
+    /// header for many requests).
+    pub x_auth_memo: Arc<XAuthMemo>,
+}
+
+/// Most X-Auth signatures remembered: a subnet's 256 miners reusing a header for 40 s of
+/// a 300 s freshness window make about 2,000; each entry takes about 200 bytes.
+const X_AUTH_MEMO_CAPACITY: usize = 16_384;
+
+impl AppState {
+    /// A state with fresh metrics, whose submit lane holds as many connections as `db`
+    /// at most (see [`AppState::with_submit_connections`]).
+    pub fn new(db: PgPool, settings: Settings, blocks: BlockSource) -> Self {
+        let size = db.options().get_max_connections() as usize;
+        Self {
+            submit_db: submit_lane(&db, size),
+            db,
+            settings: Arc::new(settings),
+            blocks,
+            metrics: Arc::new(Metrics::new()),
+            x_auth_memo: Arc::new(XAuthMemo::new(X_AUTH_MEMO_CAPACITY)),
+        }
+    }
+
+    /// This state with a submit lane of at most `size` connections.
+    pub fn with_submit_connections(mut self, size: usize) -> Self {
+        self.submit_db = submit_lane(&self.db, size);
+        self
+    }
+
+    /// The current window, or 503 when the block source is unavailable.
+    pub fn window(&self) -> Result<WindowInfo, ApiError> {
+        let block = self.blocks.current_block()?;
+        Ok(WindowInfo::at(block, self.settings.blocks_per_window))
+    }
+}
+
+/// A lane to `pool`'s database with its acquire timeout.
+fn submit_lane(pool: &PgPool, size: usize) -> Lane {
+    Lane::new(
+        (*pool.connect_options()).clone(),
+        size,
+        pool.options().get_acquire_timeout(),
+    )
+}
