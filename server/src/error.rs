@@ -3,7 +3,8 @@
 //! Every error body has a `detail` (BRIEF A4); replies of `/v2/submit` also carry the
 //! window fields at the top level, so a client can stay in step whatever the outcome.
 //! Server faults are logged once here with their cause chain and answered with an opaque
-//! body.
+//! body. Every error has a stable [`ApiError::code`], recorded as the request's `outcome`
+//! in the log and used for metric labels.
 
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -39,8 +40,13 @@ pub enum ApiError {
     #[error("invalid request body")]
     Invalid(Vec<FieldError>),
     /// 409: the idempotency key is stored with different data.
-    #[error("{}", .0.message)]
-    Conflict(ConflictDetail),
+    #[error("{}", .detail.message)]
+    Conflict {
+        /// The 409 body's detail.
+        detail: ConflictDetail,
+        /// The hotkey's quota used in the window, for `X-RateLimit-Remaining`.
+        used: u32,
+    },
     /// 429: the hotkey's quota for this window is used.
     #[error("{}", .detail.message)]
     RateLimited {
@@ -84,6 +90,41 @@ impl From<BlockSourceError> for ApiError {
 }
 
 impl ApiError {
+    /// A 422 naming one invalid field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// A short stable name of the error, for logs and metric labels
+    /// (`pulse_submissions_total` counts a refused submission under it, and the server's own
+    /// faults, 5xx, together under `error`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::PayloadTooLarge(_) => "too_large",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The hotkey's quota used in the window, when the error was decided after reading it
+    /// (a conflict or a refusal for quota).
+    pub fn quota_used(&self) -> Option<u32> {
+        match self {
+            ApiError::Conflict { used, .. } => Some(*used),
+            ApiError::RateLimited { detail, .. } => Some(detail.rate_limit.current_count),
+            _ => None,
+        }
+    }
+
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -92,7 +133,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,13 +150,14 @@ impl ApiError {
 
     /// The response for this error, with `window` flattened into the body when given.
     fn into_response_with(self, window: Option<WindowInfo>) -> Response {
+        tracing::Span::current().record("outcome", self.code());
         let status = self.status();
         let mut headers = HeaderMap::new();
         let body = match self {
             ApiError::Invalid(detail) => {
                 Json(ValidationErrorBody { detail, window }).into_response()
             }
-            ApiError::Conflict(detail) => match window {
+            ApiError::Conflict { detail, .. } => match window {
                 Some(window) => Json(ConflictBody { detail, window }).into_response(),
                 None => Json(serde_json::json!({ "detail": detail })).into_response(),
             },

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use protocol::api::{ErrorBody, FieldError, MinerReport, ValidationErrorBody};
+use protocol::api::{ErrorBody, MinerReport, ValidationErrorBody};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -52,14 +52,8 @@ pub async fn miner_report(
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Json<MinerReport>, ApiError> {
     let signer = auth::require_signature(&state, &headers, b"").await?;
-    let invalid = |field: &str, message: String| {
-        ApiError::Invalid(vec![FieldError {
-            field: field.into(),
-            message,
-        }])
-    };
     protocol::ss58::decode(&hotkey)
-        .map_err(|e| invalid("hotkey", format!("must be an SS58 address: {e}")))?;
+        .map_err(|e| ApiError::invalid_field("hotkey", format!("must be an SS58 address: {e}")))?;
     if signer.hotkey != hotkey
         && !db::hotkeys::roles(&state.db, &signer.hotkey)
             .await?
@@ -70,10 +64,13 @@ pub async fn miner_report(
             signer.hotkey
         )));
     }
-    let Query(query) = query.map_err(|e| invalid("limit", e.body_text()))?;
+    let Query(query) = query.map_err(|e| ApiError::invalid_field("limit", e.body_text()))?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(invalid("limit", "must be between 1 and 500".into()));
+        return Err(ApiError::invalid_field(
+            "limit",
+            "must be between 1 and 500",
+        ));
     }
     let window = state.window()?;
     let used = db::submissions::quota_used(&state.db, &hotkey, window.current_window).await?;

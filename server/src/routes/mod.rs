@@ -2,7 +2,19 @@
 //!
 //! Routes are registered through `utoipa_axum`'s `routes!`, so the router and the
 //! document cannot drift apart.
+//!
+//! # Layout
+//! - [`submit`]: `POST /v2/submit`.
+//! - [`status`]: `GET /v2/status`.
+//! - [`miners`]: `GET /v2/miners/{hotkey}`.
+//! - [`validation`]: `GET /v2/validation` and `POST /v2/validation_result`.
+//! - [`scores`]: `GET /v2/scores`.
+//! - [`health`]: `GET /health` and `GET /ready`.
+//! - [`metrics`]: `GET /metrics`.
+//! - [`extract`]: what the handlers share: the signed body of every route that takes one,
+//!   and the current window.
 
+pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod miners;

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use protocol::api::{ErrorBody, FieldError, ScoresResponse, ValidationErrorBody};
+use protocol::api::{ErrorBody, ScoresResponse, ValidationErrorBody};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -52,12 +52,7 @@ pub async fn window_scores(
 ) -> Result<Json<ScoresResponse>, ApiError> {
     let signer = auth::require_signature(&state, &headers, b"").await?;
     auth::require_validator(&state, &signer.hotkey).await?;
-    let invalid = |message: String| {
-        ApiError::Invalid(vec![FieldError {
-            field: "window".into(),
-            message,
-        }])
-    };
+    let invalid = |message: String| ApiError::invalid_field("window", message);
     let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
     let now = state.window()?;
     let window = match query.window {

@@ -1,27 +1,27 @@
 //! `POST /v2/submit`: a miner submits one analysed post.
 
+use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponseParts, ResponseParts};
 use protocol::WindowInfo;
 use protocol::api::{
-    ConflictBody, ConflictDetail, ErrorBody, FieldError, RateLimitBody, RateLimitDetail,
-    RateLimitInfo, SubmitReceipt, SubmitRequest, SubmitStatus, ValidationErrorBody,
+    ConflictBody, ConflictDetail, ErrorBody, RateLimitBody, RateLimitDetail, RateLimitInfo,
+    SubmitReceipt, SubmitRequest, SubmitStatus, ValidationErrorBody,
 };
+use protocol::submission::NewSubmission;
 use rand::Rng;
 use uuid::Uuid;
 
+use super::extract::{CurrentWindow, SignedBody};
 use crate::AppState;
 use crate::auth;
-use crate::config::Registration;
+use crate::config::{Registration, Settings};
 use crate::db::submissions::{self, Admission, Placement, SubmitOutcome};
-use crate::error::ApiError;
-use protocol::submission::NewSubmission;
+use crate::error::{ApiError, WindowedError};
 
 /// Submit one analysed post.
 ///
@@ -69,72 +69,53 @@ use protocol::submission::NewSubmission;
 )]
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let window = match state.window() {
-        Ok(window) => window,
-        Err(error) => return error.into_response(),
+    CurrentWindow(window): CurrentWindow,
+    signed: Result<SignedBody, ApiError>,
+) -> (RateLimitHeaders, Result<Json<SubmitReceipt>, WindowedError>) {
+    let result = accept(&state, signed, window).await;
+    state.metrics.submission(match &result {
+        Ok(receipt) => match receipt.status {
+            SubmitStatus::New => "new",
+            SubmitStatus::Duplicate => "duplicate",
+        },
+        // Dashboards count the server's own faults as one outcome.
+        Err(error) if error.status().is_server_error() => "error",
+        Err(error) => error.code(),
+    });
+    let used = match &result {
+        Ok(receipt) => Some(receipt.submissions_in_window),
+        Err(error) => error.quota_used(),
     };
-    let (result, used) = match accept(&state, &headers, body, window).await {
-        Ok((response, used)) => (response, Some(used)),
-        Err((error, used)) => {
-            state.metrics.submission(match &error {
-                ApiError::Conflict(_) => "conflict",
-                ApiError::RateLimited { .. } => "rate_limited",
-                ApiError::Invalid(_) => "invalid",
-                ApiError::PayloadTooLarge(_) => "too_large",
-                ApiError::Unauthorized(_) => "unauthorized",
-                ApiError::Forbidden(_) => "forbidden",
-                _ => "error",
-            });
-            (error.with_window(Some(window)).into_response(), used)
-        }
-    };
-    let mut response = result;
-    rate_limit_headers(response.headers_mut(), &state, &window, used);
-    response
+    (
+        RateLimitHeaders::new(&state.settings, &window, used),
+        result
+            .map(Json)
+            .map_err(|error| error.with_window(Some(window))),
+    )
 }
 
-type Rejection = (ApiError, Option<u32>);
-
+/// The receipt of a post accepted now or earlier, or why it is refused; [`submit`] adds
+/// the window and the rate-limit headers to either.
 async fn accept(
     state: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    signed: Result<SignedBody, ApiError>,
     window: WindowInfo,
-) -> Result<(Response, u32), Rejection> {
+) -> Result<SubmitReceipt, ApiError> {
+    // The signature is checked by the extractor; its uuid, the signer's role, the post and
+    // the quota are settled by the database in one statement below.
+    let SignedBody { signer, body } = signed?;
     let settings = &state.settings;
-    let body = body.map_err(|rejection| {
-        let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(settings.max_body_bytes)
-        } else {
-            ApiError::Invalid(vec![FieldError {
-                field: "body".into(),
-                message: rejection.body_text(),
-            }])
-        };
-        (error, None)
-    })?;
-    // The signature is checked here; its uuid, the signer's role, the post and the quota
-    // are settled by the database in one statement below.
-    let signer = auth::verify_signed(state, headers, &body).map_err(|e| (e, None))?;
-
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs() as i64;
     let latest_date = now + settings.auth.max_future.as_secs() as i64;
-    let new = NewSubmission::parse(&body, latest_date)
-        .map_err(|fields| (ApiError::Invalid(fields), None))?;
+    let new = NewSubmission::parse(&body, latest_date).map_err(ApiError::Invalid)?;
     if new.miner_hotkey != signer.hotkey {
-        state.metrics.auth_failure("signer_not_miner");
-        return Err((
-            ApiError::Forbidden(format!(
-                "request is signed by {} but miner_hotkey is {}; a miner may submit only as itself",
-                signer.hotkey, new.miner_hotkey
-            )),
-            None,
+        return Err(auth::not_the_miner(
+            state,
+            &signer.hotkey,
+            &new.miner_hotkey,
         ));
     }
     tracing::Span::current().record("post_id", new.post_id.as_str());
@@ -154,9 +135,7 @@ async fn accept(
         signed_by: &signer.hotkey,
         closed_registration: settings.registration == Registration::Closed,
     };
-    let outcome = submissions::submit(&state.submit_db, &new, placement, admission)
-        .await
-        .map_err(|e| (e.into(), None))?;
+    let outcome = submissions::submit(&state.submit_db, &new, placement, admission).await?;
     let max = settings.max_submissions;
     let receipt =
         |status, message: String, selected, validation_id: Uuid, used: u32| SubmitReceipt {
@@ -174,99 +153,88 @@ async fn accept(
         };
     match outcome {
         SubmitOutcome::New { used } => {
-            tracing::Span::current().record(
-                "outcome",
-                if placement.selected {
-                    "new_selected"
-                } else {
-                    "new"
-                },
-            );
-            state.metrics.submission("new");
-            if placement.selected {
-                state.metrics.selections.inc();
-            }
+            let span = tracing::Span::current();
             let message = if placement.selected {
+                state.metrics.selections.inc();
+                span.record("outcome", "new_selected");
                 format!("post {} accepted and selected for validation", new.post_id)
             } else {
+                span.record("outcome", "new");
                 format!("post {} accepted", new.post_id)
             };
-            let body = receipt(
+            Ok(receipt(
                 SubmitStatus::New,
                 message,
                 placement.selected,
                 placement.validation_id,
                 used,
-            );
-            Ok((Json(body).into_response(), used))
+            ))
         }
         SubmitOutcome::Duplicate { stored, used } => {
             tracing::Span::current().record("outcome", "duplicate");
-            state.metrics.submission("duplicate");
             let message = format!(
                 "post {} was already accepted from this hotkey in window {}; nothing changed",
                 new.post_id, stored.window_index
             );
-            let body = receipt(
+            Ok(receipt(
                 SubmitStatus::Duplicate,
                 message,
                 stored.selected_for_validation,
                 stored.validation_id,
                 used,
-            );
-            Ok((Json(body).into_response(), used))
+            ))
         }
         SubmitOutcome::Conflict {
             differing_fields,
             used,
-        } => {
-            tracing::Span::current().record("outcome", "conflict");
-            tracing::debug!(fields = ?differing_fields, "submission conflicts");
-            let message = format!(
-                "post {} was already submitted by this hotkey with different data ({}); the stored \
-                 submission stands",
-                new.post_id,
-                differing_fields.join(", ")
-            );
-            let detail = ConflictDetail {
-                message,
-                post_id: new.post_id.clone(),
-                differing_fields,
-            };
-            Err((ApiError::Conflict(detail), Some(used)))
-        }
-        SubmitOutcome::Replay => Err((auth::replayed(state, signer.epistula_uuid), None)),
-        SubmitOutcome::Forbidden { roles } => {
-            Err((auth::not_a_miner(state, &signer.hotkey, &roles), None))
-        }
+        } => Err(conflict(&new.post_id, differing_fields, used)),
+        SubmitOutcome::Replay => Err(auth::replayed(state, signer.epistula_uuid)),
+        SubmitOutcome::Forbidden { roles } => Err(auth::not_a_miner(state, &signer.hotkey, &roles)),
         SubmitOutcome::RateLimited { used } => {
-            tracing::Span::current().record("outcome", "rate_limited");
-            let seconds = window.seconds_until_next_window(settings.block_time_secs);
-            let detail = RateLimitDetail {
-                message: format!(
-                    "rate limit exceeded: {used} of {max} new posts used in window {}; the next window \
-                     starts at block {}",
-                    window.current_window, window.next_window_start_block
-                ),
-                rate_limit: RateLimitInfo {
-                    current_count: used,
-                    max_submissions: max,
-                    current_block: window.current_block,
-                    window_start_block: window.window_start_block,
-                    window_end_block: window.window_end_block,
-                    next_window_start_block: window.next_window_start_block,
-                    blocks_per_window: window.blocks_per_window,
-                    estimated_seconds_until_reset: seconds,
-                },
-            };
-            Err((
-                ApiError::RateLimited {
-                    detail,
-                    retry_after_secs: seconds.ceil() as u64,
-                },
-                Some(used),
-            ))
+            Err(rate_limited(window, used, max, settings.block_time_secs))
         }
+    }
+}
+
+/// The 409 for a post this hotkey already submitted with other `differing_fields`.
+fn conflict(post_id: &str, differing_fields: Vec<String>, used: u32) -> ApiError {
+    tracing::debug!(fields = ?differing_fields, "submission conflicts");
+    let message = format!(
+        "post {post_id} was already submitted by this hotkey with different data ({}); the \
+         stored submission stands",
+        differing_fields.join(", ")
+    );
+    let detail = ConflictDetail {
+        message,
+        post_id: post_id.to_owned(),
+        differing_fields,
+    };
+    ApiError::Conflict { detail, used }
+}
+
+/// The 429 for a hotkey that has used `used` of its `max` new posts in `window`.
+fn rate_limited(window: WindowInfo, used: u32, max: u32, block_time_secs: f64) -> ApiError {
+    let seconds = window.seconds_until_next_window(block_time_secs);
+    let detail = RateLimitDetail {
+        message: format!(
+            "rate limit exceeded: {used} of {max} new posts used in window {}; the next window \
+             starts at block {}",
+            window.current_window, window.next_window_start_block
+        ),
+        rate_limit: RateLimitInfo {
+            current_count: used,
+            max_submissions: max,
+            current_block: window.current_block,
+            window_start_block: window.window_start_block,
+            window_end_block: window.window_end_block,
+            next_window_start_block: window.next_window_start_block,
+            blocks_per_window: window.blocks_per_window,
+            estimated_seconds_until_reset: seconds,
+        },
+    };
+    ApiError::RateLimited {
+        detail,
+        retry_after_secs: seconds.ceil() as u64,
     }
 }
 
@@ -284,27 +252,48 @@ fn time_ordered_id() -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &rand::rng().random()).into_uuid()
 }
 
-fn rate_limit_headers(
-    headers: &mut HeaderMap,
-    state: &AppState,
-    window: &WindowInfo,
+/// The `X-RateLimit-*` headers of every `/v2/submit` reply: the quota, the next window,
+/// and what is left of the quota when the reply read it.
+pub struct RateLimitHeaders {
+    limit: u32,
     used: Option<u32>,
-) {
-    let max = state.settings.max_submissions;
-    let seconds = window.seconds_until_next_window(state.settings.block_time_secs);
-    headers.insert("x-ratelimit-limit", HeaderValue::from(max));
-    if let Some(used) = used {
-        headers.insert(
-            "x-ratelimit-remaining",
-            HeaderValue::from(max.saturating_sub(used)),
-        );
+    reset_block: u64,
+    reset_seconds: f64,
+}
+
+impl RateLimitHeaders {
+    /// The headers for a reply in `window` that found `used` of the quota taken (`None`
+    /// when the reply was decided without reading the quota).
+    pub fn new(settings: &Settings, window: &WindowInfo, used: Option<u32>) -> Self {
+        Self {
+            limit: settings.max_submissions,
+            used,
+            reset_block: window.next_window_start_block,
+            reset_seconds: window.seconds_until_next_window(settings.block_time_secs),
+        }
     }
-    headers.insert(
-        "x-ratelimit-reset-block",
-        HeaderValue::from(window.next_window_start_block),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("{seconds:.1}")) {
-        headers.insert("x-ratelimit-reset-seconds", value);
+}
+
+impl IntoResponseParts for RateLimitHeaders {
+    type Error = Infallible;
+
+    fn into_response_parts(self, mut parts: ResponseParts) -> Result<ResponseParts, Infallible> {
+        let headers = parts.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
+        if let Some(used) = self.used {
+            headers.insert(
+                "x-ratelimit-remaining",
+                HeaderValue::from(self.limit.saturating_sub(used)),
+            );
+        }
+        headers.insert(
+            "x-ratelimit-reset-block",
+            HeaderValue::from(self.reset_block),
+        );
+        if let Ok(value) = HeaderValue::from_str(&format!("{:.1}", self.reset_seconds)) {
+            headers.insert("x-ratelimit-reset-seconds", value);
+        }
+        Ok(parts)
     }
 }
 

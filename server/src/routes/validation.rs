@@ -2,10 +2,9 @@
 //! /v2/validation_result` records verdicts.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use protocol::api::{
     ErrorBody, FieldError, ItemResult, ItemStatus, ValidationBatch, ValidationErrorBody,
     ValidationPayload, ValidationResultItem, ValidationResultRequest, ValidationResultResponse,
@@ -15,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
+use super::extract::SignedBody;
 use crate::AppState;
 use crate::auth;
 use crate::db::validation::{self, VerdictInput};
@@ -41,13 +41,6 @@ pub struct LeaseQuery {
     /// How many tasks to lease, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100, default = 10)]
     pub limit: Option<u32>,
-}
-
-fn query_error(field: &str, message: String) -> ApiError {
-    ApiError::Invalid(vec![FieldError {
-        field: field.into(),
-        message,
-    }])
 }
 
 /// Lease selected posts to check.
@@ -78,10 +71,10 @@ pub async fn next_tasks(
 ) -> Result<Json<ValidationBatch>, ApiError> {
     let signer = auth::require_signature(&state, &headers, b"").await?;
     auth::require_validator(&state, &signer.hotkey).await?;
-    let Query(query) = query.map_err(|e| query_error("limit", e.body_text()))?;
+    let Query(query) = query.map_err(|e| ApiError::invalid_field("limit", e.body_text()))?;
     let limit = query.limit.unwrap_or(10);
     if !(1..=MAX_LEASE_LIMIT).contains(&limit) {
-        return Err(query_error(
+        return Err(ApiError::invalid_field(
             "limit",
             format!("must be between 1 and {MAX_LEASE_LIMIT}"),
         ));
@@ -215,20 +208,9 @@ fn parse_batch(body: &[u8]) -> Result<ValidationResultRequest, Vec<FieldError>> 
 )]
 pub async fn record_results(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    SignedBody { signer, body }: SignedBody,
 ) -> Result<Json<ValidationResultResponse>, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(state.settings.max_body_bytes)
-        } else {
-            ApiError::Invalid(vec![FieldError {
-                field: "body".into(),
-                message: rejection.body_text(),
-            }])
-        }
-    })?;
-    let signer = auth::require_signature(&state, &headers, &body).await?;
+    let signer = auth::spend_uuid(&state, signer).await?;
     auth::require_validator(&state, &signer.hotkey).await?;
     let batch = parse_batch(&body).map_err(ApiError::Invalid)?;
     if batch.validator_hotkey != signer.hotkey {
