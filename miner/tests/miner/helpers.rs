@@ -12,10 +12,12 @@ use axum::http::StatusCode;
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use protocol::Hotkey;
+use protocol::submission::NewSubmission;
 use serde_json::Value;
 use server::AppState;
 use server::chain::BlockSource;
 use server::config::Settings;
+use server::db::submissions::{self, Admission, Placement, SubmitOutcome};
 use testkit::{TestDb, TestServer};
 use tokio::net::TcpListener;
 use tokio::process::Command;
@@ -167,6 +169,8 @@ struct ProbeState {
     submits: Vec<String>,
     /// Use up this hotkey's quota before passing the next submit on.
     exhaust_before_next_submit: Option<String>,
+    /// `post_id`s stored by another process of the hotkey to use up its quota.
+    out_of_band: Vec<String>,
     /// Answer this many submits with this status instead of passing them on.
     canned: Option<(StatusCode, u32)>,
     /// Spoil the signature of the next submit.
@@ -245,17 +249,50 @@ async fn probe(
         );
     }
     if let Some(hotkey) = exhaust {
-        let window = state.blocks.current_block().expect("a block") / 100;
-        let mut conn = state.db.acquire().await.expect("a connection");
-        while server::db::submissions::take_quota(&mut conn, &hotkey, window, 5)
-            .await
-            .expect("quota taken")
-            .is_some()
-        {}
+        let posts = use_up_quota(&state, &hotkey).await;
+        probe.state.lock().unwrap().out_of_band.extend(posts);
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }
+
+/// Submits new posts of `hotkey` through the server's own statement until the current
+/// window's quota is used, as another process with that hotkey would; returns their ids.
+async fn use_up_quota(state: &AppState, hotkey: &str) -> Vec<String> {
+    let window = state.window().expect("a window");
+    let mut posts = Vec::new();
+    loop {
+        let post_id = OUT_OF_BAND_POST_IDS + posts.len() as u64;
+        let request = testkit::sample_submission(hotkey, post_id);
+        let body = serde_json::to_vec(&request).expect("a body");
+        let post = NewSubmission::parse(&body, i64::MAX).expect("a valid post");
+        let placement = Placement {
+            block: window.current_block,
+            window_index: window.current_window,
+            selected: false,
+            validation_id: sqlx::types::Uuid::new_v4(),
+            quota: state.settings.max_submissions,
+            verdicts: state.settings.validation_verdicts,
+        };
+        let admission = Admission {
+            nonce: None,
+            signed_by: hotkey,
+            closed_registration: false,
+        };
+        match submissions::submit(&state.submit_db, &post, placement, admission)
+            .await
+            .expect("pulse_submit answers")
+        {
+            SubmitOutcome::New { .. } => posts.push(post.post_id),
+            SubmitOutcome::RateLimited { .. } => return posts,
+            other => panic!("filling the quota of {hotkey}: {other:?}"),
+        }
+    }
+}
+
+/// Where the ids of posts sent by [`Probe::exhaust_quota_before_next_submit`] start: far
+/// from the X double's, so they never meet the miner's own.
+const OUT_OF_BAND_POST_IDS: u64 = 9_000_000_000_000_000_000;
 
 /// The coordination server with a [`Probe`] in front, on its own database.
 pub struct Api {
@@ -300,12 +337,17 @@ impl Api {
         self.server.blocks().set(block);
     }
 
-    /// The `post_id`s the server stored for `hotkey`.
+    /// The `post_id`s the server stored for `hotkey` from the miner under test (not those
+    /// another process stored to use up its quota; see
+    /// [`Probe::exhaust_quota_before_next_submit`]).
     pub async fn stored(&self, hotkey: &str) -> Vec<String> {
+        let out_of_band = self.probe.state.lock().unwrap().out_of_band.clone();
         sqlx::query_scalar::<_, String>(
-            "select post_id from submissions where miner_hotkey = $1 order by id",
+            "select post_id from submissions where miner_hotkey = $1 and post_id <> all($2)
+             order by id",
         )
         .bind(hotkey)
+        .bind(out_of_band)
         .fetch_all(&self.server.state.db)
         .await
         .expect("stored submissions")

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use sqlx::PgExecutor;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::lane::Lane;
@@ -111,10 +111,37 @@ pub async fn submit(
         Some((uuid, ms)) => (Some(uuid), Some(ms as f64)),
         None => (None, None),
     };
+    // The call names each parameter of `pulse_submit`, so it does not depend on the order
+    // in which a migration declares them: many share a type (eight bigints, five texts), and a
+    // call by position would store a swapped pair silently, while a name that matches no
+    // parameter fails to prepare (`cargo sqlx prepare` and the tests catch it). The `$n`
+    // follow the Rust arguments below line by line.
     let query = sqlx::query!(
         r#"select r_outcome as "outcome!", r_used as "used!", r_roles as "roles!"
-           from pulse_submit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                             $17, $18, $19, $20, $21, $22, $23)"#,
+           from pulse_submit(
+               p_nonce               => $1,
+               p_signed_by           => $2,
+               p_signed_at_ms        => $3,
+               p_closed_registration => $4,
+               p_validation_id       => $5,
+               p_miner               => $6,
+               p_post_id             => $7,
+               p_content             => $8,
+               p_date                => $9,
+               p_author              => $10,
+               p_account_age         => $11,
+               p_retweets            => $12,
+               p_likes               => $13,
+               p_responses           => $14,
+               p_followers           => $15,
+               p_tokens              => $16,
+               p_sentiment           => $17,
+               p_score               => $18,
+               p_block               => $19,
+               p_window              => $20,
+               p_quota               => $21,
+               p_selected            => $22,
+               p_verdicts            => $23)"#,
         nonce,
         admission.signed_by,
         signed_at_ms,
@@ -170,28 +197,6 @@ pub async fn submit(
             )));
         }
     })
-}
-
-/// Takes one unit of the hotkey's quota in `window`; the count after taking it, or `None`
-/// when the quota is used. Holds the quota row's lock until the transaction ends.
-pub async fn take_quota(
-    conn: &mut PgConnection,
-    hotkey: &str,
-    window: u64,
-    quota: u32,
-) -> sqlx::Result<Option<u32>> {
-    let used = sqlx::query_scalar!(
-        r#"insert into window_quota (miner_hotkey, window_index, used) values ($1, $2, 1)
-           on conflict (miner_hotkey, window_index)
-           do update set used = window_quota.used + 1 where window_quota.used < $3
-           returning used"#,
-        hotkey,
-        window as i64,
-        quota as i32
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(used.map(|n| n as u32))
 }
 
 /// New posts `hotkey` stored in `window`.

@@ -18,4 +18,5 @@ mod schema_fuzz;
 mod scores;
 mod status;
 mod submit;
+mod submit_function;
 mod validation;
