@@ -106,6 +106,50 @@ impl WeightsCall {
             .saturating_add(self.netuid)
     }
 
+    /// The encoded call (pallet index, call index, arguments), as the SDK builds it.
+    ///
+    /// # Panics
+    /// If `name` is not a weights call of the metadata, or does not fit `action`.
+    pub fn encode(&self) -> Vec<u8> {
+        let m = metadata();
+        let mut out = vec![
+            m.pallet_index("SubtensorModule")
+                .expect("the metadata has SubtensorModule"),
+            m.call_index("SubtensorModule", &self.name)
+                .unwrap_or_else(|| panic!("SubtensorModule has no call {}", self.name)),
+        ];
+        self.netuid.encode_to(&mut out);
+        let with_mecid = self.name.contains("mechanism");
+        if with_mecid {
+            self.mecid.encode_to(&mut out);
+        }
+        match &self.action {
+            Action::Set {
+                dests,
+                weights,
+                version_key,
+            } => (dests, weights, version_key).encode_to(&mut out),
+            Action::Commit { commit_hash } => commit_hash.encode_to(&mut out),
+            Action::Reveal {
+                uids,
+                values,
+                salt,
+                version_key,
+            } => (uids, values, salt, version_key).encode_to(&mut out),
+            Action::CommitTimelocked {
+                commit,
+                reveal_round,
+                commit_reveal_version,
+            } => {
+                (commit, reveal_round).encode_to(&mut out);
+                if self.name != "commit_crv3_mechanism_weights" {
+                    commit_reveal_version.encode_to(&mut out);
+                }
+            }
+        }
+        out
+    }
+
     /// The call's declared dispatch weight (reference time) with RocksDB read and write
     /// costs, as the extrinsic's events report it.
     pub fn weight(&self) -> u64 {
