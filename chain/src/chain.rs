@@ -223,6 +223,8 @@ struct Core {
     genesis_time_ms: u64,
     finality_lag: u32,
     state_pruning: u32,
+    /// Blocks below this height have had their state discarded already.
+    pruned_below: u32,
 }
 
 /// The running chain. Cheap to clone; clones share everything.
@@ -493,6 +495,7 @@ impl Chain {
             genesis_time_ms: config.genesis_time_ms,
             finality_lag: config.finality_lag,
             state_pruning: config.state_pruning,
+            pruned_below: 0,
         };
         let (notices, _) = broadcast::channel(1024);
         Ok(Self {
@@ -974,19 +977,16 @@ fn finalize(core: &mut Core, notices: &mut Vec<Notice>) {
         }
     }
     // A pruning node keeps the states of the blocks close to finality only.
-    if let Some(prune_below) = core.finalized.checked_sub(core.state_pruning) {
+    let prune_below = core.finalized.saturating_sub(core.state_pruning);
+    if prune_below > core.pruned_below {
         let first = core.first_number();
-        for block in core.blocks.iter_mut() {
-            if block.header.number >= prune_below {
-                break;
-            }
-            if block.header.number >= first {
+        for number in core.pruned_below.max(first)..prune_below {
+            if let Some(block) = core.blocks.get_mut((number - first) as usize) {
                 block.state = None;
             }
         }
-        if prune_below > 0 {
-            core.genesis.state = None;
-        }
+        core.genesis.state = None;
+        core.pruned_below = prune_below;
     }
 }
 

@@ -206,30 +206,34 @@ pub enum Preset {
     Finney,
 }
 
+/// The admin API's routes, as `pulse-chain --help` lists them after the flags.
+pub const ADMIN_HELP: &str = "\
+Admin API (JSON on the same port; bearer token if --admin-token is set):
+  GET   /admin/chain                          best, finalized, genesis, runtime, pool
+  PATCH /admin/chain                          {\"stake_threshold\", \"commit_reveal_version\"}
+  POST  /admin/blocks                         {\"count\": n}: make n blocks now
+  POST  /admin/runtime                        {\"spec_version\", \"transaction_version\"}: upgrade
+                                              from the next block
+  GET|PUT   /admin/accounts/{address}         {\"nonce\", \"free\"}
+  GET|POST  /admin/subnets                    list; create {\"netuid\", \"hyperparameters\", ...}
+  GET|PATCH /admin/subnets/{netuid}           {\"hyperparameters\", \"max_allowed_uids\",
+                                              \"mechanism_count\"}
+  GET|POST  /admin/subnets/{netuid}/neurons   list; register {\"hotkey\", \"coldkey\", \"stake\", ...}
+  GET|PATCH /admin/subnets/{netuid}/neurons/{hotkey or uid}
+                                              {\"validator_permit\", \"stake\", \"active\", ...}
+  POST  /admin/subnets/{netuid}/deregister    {\"hotkey\", \"replacement\"}
+  GET   /admin/subnets/{netuid}/weights       weights in force per mechanism and uid
+  GET   /admin/subnets/{netuid}/commits       pending and timelocked commits
+  GET   /admin/subnets/{netuid}/reveals       successful reveals
+  GET   /admin/extrinsics                     included extrinsics with their events
+
+The crate documentation (chain/src/lib.rs) describes every body and answer, and the state file.";
+
 /// `pulse-chain`: a local double of a subtensor (Bittensor) node. It serves the node's
-/// JSON-RPC over HTTP POST and WebSocket on one port, produces blocks, keeps subnets' metagraphs
-/// and accepts the weights extrinsics under the chain's rules.
-///
-/// The admin API (JSON, same port, under /admin) changes the chain while it runs:
-///   GET  /admin/chain                       head, finalized, genesis, runtime
-///   POST /admin/blocks {"count": n}         make n blocks now
-///   POST /admin/runtime {"spec_version", "transaction_version"}   upgrade at the next block
-///   GET|PUT /admin/accounts/{address}       {"nonce", "free"}
-///   GET|POST /admin/subnets                 list; create {"netuid", "hyperparameters", ...}
-///   GET|PATCH /admin/subnets/{netuid}       read; change hyperparameters, max_allowed_uids,
-///                                            mechanism_count, stake_threshold
-///   GET  /admin/subnets/{netuid}/neurons    every neuron
-///   POST /admin/subnets/{netuid}/neurons    register {"hotkey", "coldkey", "stake", ...}
-///   GET|PATCH /admin/subnets/{netuid}/neurons/{hotkey or uid}     read; change permit, stake...
-///   POST /admin/subnets/{netuid}/deregister {"hotkey", "replacement"}
-///   GET  /admin/subnets/{netuid}/weights    weights in force, per mechanism and uid
-///   GET  /admin/subnets/{netuid}/commits    pending commits and timelocked commits
-///   GET  /admin/subnets/{netuid}/reveals    successful reveals
-///   GET  /admin/extrinsics                  every extrinsic included, with its events
-///
-/// The crate documentation describes each body and answer.
+/// JSON-RPC over HTTP POST and WebSocket on one port, produces blocks, keeps subnets'
+/// metagraphs and accepts the weights extrinsics under the chain's rules.
 #[derive(Debug, Parser)]
-#[command(name = "pulse-chain", version, about, long_about)]
+#[command(name = "pulse-chain", version, about, long_about = None, after_long_help = ADMIN_HELP)]
 pub struct Cli {
     /// Address to listen on for JSON-RPC (HTTP and WebSocket) and the admin API (port 0 picks
     /// a free port; the chosen address is printed).
@@ -291,7 +295,7 @@ pub struct Cli {
     /// Most uids of a subnet created by --netuid.
     #[arg(long, env = "CHAIN_MAX_ALLOWED_UIDS", default_value_t = DEFAULT_MAX_ALLOWED_UIDS)]
     pub max_allowed_uids: u16,
-    /// Stake in rao a hotkey needs to set weights (the state file's value wins).
+    /// Stake in rao a hotkey needs to set weights (a state file's `stake_threshold` wins).
     #[arg(long, env = "CHAIN_STAKE_THRESHOLD")]
     pub stake_threshold: Option<u64>,
     /// Blocks behind the finalized one whose state stays queryable.
@@ -343,10 +347,8 @@ impl Cli {
             Some(path) => StateFile::load_with_defaults(path, &defaults)?,
             None => StateFile::default(),
         };
-        if let Some(threshold) = self.stake_threshold
-            && self.state.is_none()
-        {
-            state.stake_threshold = threshold;
+        if state.stake_threshold.is_none() {
+            state.stake_threshold = self.stake_threshold;
         }
         for netuid in &self.netuids {
             if !state.subnets.iter().any(|s| s.netuid == *netuid) {

@@ -103,9 +103,9 @@ fn default_mechanism_count() -> u8 {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StateFile {
-    /// Stake in rao a hotkey needs to set weights (default 0).
+    /// Stake in rao a hotkey needs to set weights (default: `--stake-threshold`, else 0).
     #[serde(default)]
-    pub stake_threshold: u64,
+    pub stake_threshold: Option<u64>,
     /// The version timelocked commits must carry (default 4).
     #[serde(default)]
     pub commit_reveal_version: Option<u16>,
@@ -215,7 +215,7 @@ impl StateFile {
     /// unless a line says otherwise.
     pub fn build(&self, first_block: u64) -> Result<State, StateFileError> {
         let mut state = State {
-            stake_threshold: self.stake_threshold,
+            stake_threshold: self.stake_threshold.unwrap_or(0),
             commit_reveal_version: self
                 .commit_reveal_version
                 .unwrap_or(DEFAULT_COMMIT_REVEAL_VERSION),

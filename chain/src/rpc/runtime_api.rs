@@ -1,12 +1,15 @@
 //! `state_call`: the runtime API functions the double answers, encoded as the metadata
 //! declares their outputs.
 
-use parity_scale_codec::{Compact, Encode};
+use parity_scale_codec::{Compact, Decode, Encode};
 
 use crate::chain::{Chain, decode_args, runtime_version_scale};
+use crate::events::DispatchClass;
+use crate::extrinsic::Extrinsic;
 use crate::metadata::{METADATA_V14, METADATA_V15, metadata};
 use crate::rpc::error::RpcError;
 use crate::scale::{AccountId, H256};
+use crate::weights::Call;
 
 /// The runtime API functions `state_call` answers.
 pub const SERVED: &[&str] = &[
@@ -19,6 +22,7 @@ pub const SERVED: &[&str] = &[
     "NeuronInfoRuntimeApi_get_neuron_lite",
     "SubnetInfoRuntimeApi_get_subnet_hyperparams",
     "SubnetInfoRuntimeApi_get_subnet_hyperparams_v2",
+    "TransactionPaymentApi_query_info",
 ];
 
 fn opaque(bytes: &[u8]) -> Vec<u8> {
@@ -97,8 +101,47 @@ pub fn call(chain: &Chain, name: &str, args: &[u8], at: Option<H256>) -> Result<
                 |s| [vec![1], s.hyperparameters.encode()].concat(),
             ))
         }
+        "TransactionPaymentApi_query_info" => query_info(args),
         _ => unreachable!("every served name has an arm"),
     })?
+}
+
+/// `TransactionPaymentApi_query_info(uxt, len)`: the weights calls' declared weight, normal
+/// class, and no fee (they are `Pays::No`). Other calls' fees are not modelled.
+fn query_info(args: &[u8]) -> Result<Vec<u8>, RpcError> {
+    let bad = |why: String| {
+        RpcError::state_client(format!(
+            "Execution failed: Runtime panicked: Bad input data provided to query_info: {why}"
+        ))
+    };
+    let mut input = args;
+    let len = Compact::<u32>::decode(&mut input)
+        .map_err(|e| bad(e.to_string()))?
+        .0 as usize;
+    let prefix = args.len() - input.len();
+    let Some(extrinsic) = args.get(..prefix + len) else {
+        return Err(bad("Not enough data to fill buffer".to_owned()));
+    };
+    let (_, rest) = args.split_at(prefix + len);
+    decode_args::<u32>("query_info", rest)?;
+    let xt = Extrinsic::decode_bytes(extrinsic).map_err(|e| bad(e.0))?;
+    let call = match xt {
+        Extrinsic::Signed(signed) => signed.call,
+        Extrinsic::Unsigned { call } => call,
+    };
+    match Call::decode(&call).map_err(|e| bad(e.0))? {
+        Call::Weights(call) => {
+            let mut out = Vec::new();
+            Compact(call.weight()).encode_to(&mut out);
+            Compact(0u64).encode_to(&mut out);
+            DispatchClass::Normal.encode_to(&mut out);
+            0u64.encode_to(&mut out);
+            Ok(out)
+        }
+        Call::Unmodelled { pallet, call } => Err(RpcError::state_client(format!(
+            "Execution failed: Other: pulse-chain does not model fees of {pallet}.{call}"
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -485,3 +485,131 @@ async fn storage_reads_serve_accounts_registration_and_several_keys_at_once() {
         Value::Null
     );
 }
+
+#[tokio::test]
+async fn every_event_the_double_deposits_decodes_with_the_runtimes_event_type() {
+    let params = Hyperparameters {
+        tempo: 9,
+        ..Hyperparameters::default()
+    };
+    let mut config = local(params);
+    config.state.subnets[0]
+        .hyperparameters
+        .commit_reveal_weights_enabled = true;
+    let double = TestChain::spawn(config).await;
+    let (uids, values, salt) = (vec![1u16, 2], vec![1u16, 2], vec![3u16]);
+    let hash = chain::weights::commit_hash(&account(&key(1)), 1, &uids, &values, &salt, 5);
+    let call = |name: &str, action| {
+        WeightsCall {
+            name: name.to_owned(),
+            netuid: 1,
+            mecid: 0,
+            action,
+        }
+        .encode()
+    };
+    let submit = |xt: Vec<u8>| {
+        let double = &double;
+        async move {
+            double
+                .rpc("author_submitExtrinsic", json!([to_hex(&xt)]))
+                .await
+        }
+    };
+    // Block 1: a commit and a refused set_weights (commit-reveal is on).
+    submit(double.sign(
+        &key(1),
+        &call(
+            "commit_mechanism_weights",
+            Action::Commit { commit_hash: hash },
+        ),
+        0,
+    ))
+    .await;
+    submit(double.sign(&key(2), &set_weights(5), 0)).await;
+    double.blocks(1).await;
+    // Block 8 (epoch 1): the reveal, and a timelocked commit by a miner (commits need no permit).
+    double.blocks(6).await;
+    submit(double.sign(
+        &key(1),
+        &call(
+            "reveal_mechanism_weights",
+            Action::Reveal {
+                uids,
+                values,
+                salt,
+                version_key: 5,
+            },
+        ),
+        1,
+    ))
+    .await;
+    submit(double.sign(
+        &key(3),
+        &call(
+            "commit_timelocked_mechanism_weights",
+            Action::CommitTimelocked {
+                commit: vec![1, 2, 3],
+                reveal_round: 77,
+                commit_reveal_version: 4,
+            },
+        ),
+        0,
+    ))
+    .await;
+    double.blocks(1).await;
+    let mut seen = Vec::new();
+    for number in [1, 8] {
+        let block = double.rpc("chain_getBlockHash", json!([number])).await;
+        for (pallet, event, fields) in events(&double, &block).await {
+            if event == "ExtrinsicFailed" {
+                assert_eq!(failure_name(&fields), "CommitRevealEnabled");
+            }
+            seen.push(format!("{pallet}.{event}"));
+        }
+    }
+    for expected in [
+        "SubtensorModule.WeightsCommitted",
+        "System.ExtrinsicFailed",
+        "SubtensorModule.WeightsSet",
+        "SubtensorModule.WeightsRevealed",
+        "SubtensorModule.TimelockedWeightsCommitted",
+        "TransactionPayment.TransactionFeePaid",
+        "System.ExtrinsicSuccess",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == expected),
+            "{expected} missing from {seen:?}"
+        );
+    }
+    let commits = double.admin_get("/admin/subnets/1/commits").await;
+    assert_eq!(
+        commits["mechanisms"][0]["timelocked"][0]["reveal_round"],
+        77
+    );
+    let reveals = double.admin_get("/admin/subnets/1/reveals").await;
+    assert_eq!(reveals[0]["block"], 8);
+}
+
+#[tokio::test]
+async fn fee_queries_for_weights_calls_answer_their_weight_and_no_fee() {
+    let double = TestChain::spawn(local(Hyperparameters::default())).await;
+    let xt = double.sign(&key(1), &set_weights(5), 0);
+    let mut args = xt.clone();
+    args.extend_from_slice(&(xt.len() as u32).encode());
+    let bytes = double
+        .state_call("TransactionPaymentApi_query_info", &args)
+        .await;
+    let ty = metadata()
+        .runtime_api_output("TransactionPaymentApi_query_info")
+        .unwrap();
+    let mut input = &bytes[..];
+    let value =
+        scale_value::scale::decode_as_type(&mut input, ty, &metadata().v15().types).unwrap();
+    assert!(input.is_empty());
+    let ValueDef::Composite(Composite::Named(fields)) = value.value else {
+        panic!("RuntimeDispatchInfo expected")
+    };
+    let fee = &fields.iter().find(|(n, _)| n == "partial_fee").unwrap().1;
+    assert_eq!(fee.as_u128(), Some(0));
+}
