@@ -3,6 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -112,6 +113,17 @@ async fn the_binary_prints_its_address_makes_blocks_and_stops_cleanly_on_sigterm
         .unwrap();
     assert_eq!(subnets[0]["netuid"], 1);
     assert_eq!(subnets[0]["hyperparameters"]["tempo"], 10);
+
+    // A subscriber still connected must not hold the shutdown up.
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::text(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "chain_subscribeNewHeads", "params": []})
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    let answer = ws.next().await.unwrap().unwrap();
+    assert!(answer.to_text().unwrap().contains("\"result\""), "{answer}");
 
     let pid = child.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
