@@ -10,8 +10,10 @@
 //! when a later check fails (for example a runtime upgrade that changed the signed spec).
 //!
 //! # What is not a node's
-//! State, extrinsics and header roots are blake2b-256 digests rather than trie roots; the only
-//! inherent is `Timestamp.set`; there are no forks, so nothing is ever retracted.
+//! State and extrinsics roots are blake2b-256 digests rather than trie roots; the only
+//! inherent is `Timestamp.set` (its event reports no weight), stamped `slot_ms` apart from a
+//! fixed genesis time; the digest holds only Aura's pre-runtime slot; there are no forks, so
+//! nothing is ever retracted; extrinsics carry no fee.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,6 +33,11 @@ use crate::weights::{self, Call, WeightsCall};
 
 /// Blocks whose hashes the runtime keeps for era checks (subtensor's `BlockHashCount`).
 pub const BLOCK_HASH_COUNT: u32 = 2400;
+/// Ready transactions the pool holds at most (a node's default `--pool-limit`).
+pub const POOL_READY_LIMIT: usize = 8192;
+/// Future transactions the pool holds at most (a tenth of the ready limit, as a node's);
+/// beyond it the oldest future transaction is dropped.
+pub const POOL_FUTURE_LIMIT: usize = POOL_READY_LIMIT / 10;
 
 /// A block header (`sp_runtime::generic::Header<u32, BlakeTwo256>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,6 +263,21 @@ fn timestamp_call(now_ms: u64) -> Vec<u8> {
     call
 }
 
+/// The `Timestamp.set` inherent's event, first in every block the double builds.
+fn timestamp_applied() -> EventRecord {
+    EventRecord {
+        phase: Phase::ApplyExtrinsic(0),
+        event: Event::ExtrinsicSuccess {
+            dispatch_info: DispatchInfo {
+                ref_time: 0,
+                proof_size: 0,
+                class: DispatchClass::Mandatory,
+                pays_fee: Pays::Yes,
+            },
+        },
+    }
+}
+
 fn aura_digest(slot: u64) -> Vec<u8> {
     // DigestItem::PreRuntime(*b"aura", slot.encode()), as Aura authors stamp every block.
     let mut item = vec![6u8];
@@ -463,7 +485,7 @@ impl Chain {
                     hash: header.hash(),
                     header,
                     extrinsics,
-                    events: Vec::new(),
+                    events: vec![timestamp_applied()],
                     state: Some(state.clone()),
                     runtime,
                     timestamp_ms: now,
@@ -680,6 +702,20 @@ impl Chain {
         {
             return Err(RpcError::too_low_priority());
         }
+        let ready = core.pool.iter().filter(|tx| tx.ready).count();
+        if !checked.future && ready >= POOL_READY_LIMIT {
+            return Err(RpcError::immediately_dropped());
+        }
+        if checked.future {
+            let future: Vec<usize> = (0..core.pool.len())
+                .filter(|i| !core.pool[*i].ready)
+                .collect();
+            if future.len() >= POOL_FUTURE_LIMIT {
+                let mut oldest = core.pool.remove(future[0]);
+                tracing::info!(tx.hash = %oldest.hash, "future extrinsic dropped: the pool is full");
+                notify(&mut oldest.watchers, &TxStatus::Dropped);
+            }
+        }
         let status = if checked.future {
             TxStatus::Future
         } else {
@@ -785,17 +821,7 @@ fn produce(core: &mut Core, notices: &mut Vec<Notice>) {
     let runtime = core.next_runtime.take().unwrap_or(parent_runtime);
     let now = core.timestamp(number);
     let mut extrinsics = vec![extrinsic::unsigned(&timestamp_call(now))];
-    let mut events = vec![EventRecord {
-        phase: Phase::ApplyExtrinsic(0),
-        event: Event::ExtrinsicSuccess {
-            dispatch_info: DispatchInfo {
-                ref_time: 0,
-                proof_size: 0,
-                class: DispatchClass::Mandatory,
-                pays_fee: Pays::Yes,
-            },
-        },
-    }];
+    let mut events = vec![timestamp_applied()];
     let mut included_here: Vec<(H256, Watchers)> = Vec::new();
     let mut records = Vec::new();
     // Apply ready transactions in order of arrival until a pass includes nothing new: a

@@ -155,6 +155,17 @@ impl RpcError {
         )
     }
 
+    /// 1016: the pool is full and the transaction could not enter it.
+    pub fn immediately_dropped() -> Self {
+        Self::new(
+            1016,
+            "Immediately Dropped",
+            Some(Value::String(
+                "The transaction couldn't enter the pool because of the limit".to_owned(),
+            )),
+        )
+    }
+
     /// 4003: a state query failed in the client (unknown block, pruned state, runtime call
     /// failure), with the client's message.
     pub fn state_client(message: impl std::fmt::Display) -> Self {

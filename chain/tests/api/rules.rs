@@ -500,3 +500,39 @@ fn transactions_of_one_sender_go_in_nonce_order_even_when_submitted_out_of_order
     assert_eq!(nonces, vec![0, 1]);
     assert_eq!(chain.included().len(), 3);
 }
+
+#[test]
+fn the_oldest_future_transaction_is_dropped_when_the_future_queue_is_full() {
+    let chain = chain(false);
+    let runtime = chain.runtime_version(None).unwrap();
+    let additional = chain::extrinsic::Additional {
+        spec_version: runtime.spec_version,
+        transaction_version: runtime.transaction_version,
+        genesis_hash: chain.genesis_hash(),
+        checkpoint: chain.genesis_hash(),
+        metadata_hash: None,
+    };
+    let call = set_mech(vec![1], vec![1]).encode();
+    let signed = |nonce| {
+        let extra = Extra {
+            era: Era::Immortal,
+            nonce,
+            tip: 0,
+            mode: MetadataHashMode::Disabled,
+        };
+        chain::extrinsic::sign(&key(2), &call, extra, &additional)
+    };
+    let (watcher, mut statuses) = tokio::sync::mpsc::unbounded_channel();
+    // Nonce 0 is never sent, so every one of these waits as a future transaction.
+    chain.submit(signed(1), Some(watcher)).unwrap();
+    for nonce in 2..=chain::chain::POOL_FUTURE_LIMIT as u32 {
+        chain.submit(signed(nonce), None).unwrap();
+    }
+    assert_eq!(statuses.try_recv(), Ok(chain::TxStatus::Future));
+    assert!(statuses.try_recv().is_err(), "still waiting");
+    chain
+        .submit(signed(chain::chain::POOL_FUTURE_LIMIT as u32 + 1), None)
+        .unwrap();
+    assert_eq!(statuses.try_recv(), Ok(chain::TxStatus::Dropped));
+    assert_eq!(chain.pool().len(), chain::chain::POOL_FUTURE_LIMIT);
+}
