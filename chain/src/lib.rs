@@ -97,6 +97,11 @@
 //! `neurons_file` appends a JSON array of such lines. Missing hyperparameters take
 //! [`Hyperparameters`]'s defaults (finney netuid 1's, with `weights_version` 0) or the flags'.
 //!
+//! # Checked with the official SDK
+//! `chain/scripts/sdk_check.py` drives the binary with bittensor 10.2.0 (reads, `set_weights`,
+//! a refused version key reported by name, a timelocked commit). It needs PyPI packages, so it
+//! runs by hand rather than under `cargo test`; its header says how.
+//!
 //! # Layout
 //! - [`config`]: [`Config`] and the binary's command line ([`Cli`]).
 //! - [`chain`]: [`Chain`]: blocks, pool, block production, finality, notices.

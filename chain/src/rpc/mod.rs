@@ -22,6 +22,7 @@ use error::RpcError;
 
 /// Every method name the double answers (what `rpc_methods` lists).
 pub const METHODS: &[&str] = &[
+    "account_nextIndex",
     "author_pendingExtrinsics",
     "author_submitAndWatchExtrinsic",
     "author_submitExtrinsic",
@@ -188,7 +189,7 @@ pub fn call(chain: &Chain, method: &str, params: &[Value]) -> Result<Value, RpcE
         }
         "system_health" => Ok(json!({"peers": 0, "isSyncing": false, "shouldHavePeers": false})),
         "rpc_methods" => Ok(json!({"methods": METHODS})),
-        "system_accountNextIndex" => {
+        "system_accountNextIndex" | "account_nextIndex" => {
             let who: AccountId = param(params, 0)
                 .and_then(|v| v.as_str())
                 .and_then(|s| s.parse().ok())
