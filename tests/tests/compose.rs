@@ -1,32 +1,14 @@
 //! `docker-compose.yml` is valid for docker-compose 1.29 (`docker-compose config`), runs the
 //! services the README describes, passes only settings the binaries know, and the
-//! Dockerfile builds every binary it runs. No Docker engine is needed.
+//! Dockerfile builds every binary it runs: its dependencies in a cached layer of their own,
+//! into an image with OCI labels and a healthcheck of the server that only the server's
+//! containers run. No Docker engine is needed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A workspace binary, built by `cargo test --workspace` beside this test's executable.
-fn binary(name: &str) -> PathBuf {
-    let dir = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build --workspace` (cargo test --workspace does)",
-        path.display()
-    );
-    path
-}
+use e2e::{binary, repo};
 
 fn compose(env_file: &Path, args: &[&str]) -> std::process::Output {
     Command::new("docker-compose")
@@ -43,10 +25,21 @@ fn env_example() -> PathBuf {
     repo().join(".env.example")
 }
 
-/// The normalised configuration, parsed as far as this test needs: per service, its
-/// command and environment keys. (`docker-compose config` prints YAML with two-space
-/// indentation; the services' blocks are read by indentation.)
-fn services() -> BTreeMap<String, (Vec<String>, BTreeMap<String, String>)> {
+/// One service of the normalised configuration, as far as these tests need it.
+#[derive(Debug, Default)]
+struct Service {
+    /// Its command, one item per element.
+    command: Vec<String>,
+    /// Its environment.
+    environment: BTreeMap<String, String>,
+    /// The lines of its healthcheck block, trimmed (`- NONE` when disabled).
+    healthcheck: Vec<String>,
+}
+
+/// The normalised configuration, parsed as far as these tests need: per service, its
+/// command, environment and healthcheck. (`docker-compose config` prints YAML with
+/// two-space indentation; the services' blocks are read by indentation.)
+fn services() -> BTreeMap<String, Service> {
     let output = compose(&env_example(), &["config"]);
     assert!(
         output.status.success(),
@@ -71,22 +64,25 @@ fn services() -> BTreeMap<String, (Vec<String>, BTreeMap<String, String>)> {
         }
         if indent == 2 {
             let name = trimmed.trim_end_matches(':').to_string();
-            services.insert(name.clone(), (Vec::new(), BTreeMap::new()));
+            services.insert(name.clone(), Service::default());
             current = Some(name);
         } else if indent == 4 && !trimmed.starts_with("- ") {
             section = trimmed.trim_end_matches(':').to_string();
         } else if let Some(name) = &current {
-            let entry = services.get_mut(name).unwrap();
+            let entry: &mut Service = services.get_mut(name).unwrap();
             match section.as_str() {
-                "command" => entry.0.push(trimmed.trim_start_matches("- ").to_string()),
+                "command" => entry
+                    .command
+                    .push(trimmed.trim_start_matches("- ").to_string()),
                 "environment" if indent == 6 => {
                     let (key, value) = trimmed
                         .split_once(": ")
                         .unwrap_or((trimmed.trim_end_matches(':'), ""));
                     entry
-                        .1
+                        .environment
                         .insert(key.to_string(), value.trim_matches('\'').to_string());
                 }
+                "healthcheck" => entry.healthcheck.push(trimmed.to_string()),
                 _ => {}
             }
         }
@@ -185,14 +181,14 @@ fn every_setting_compose_passes_is_one_the_binary_documents() {
     .collect();
     let services = services();
     let mut checked = 0;
-    for (name, (command, environment)) in &services {
-        let Some(program) = command.first() else {
+    for (name, service) in &services {
+        let Some(program) = service.command.first() else {
             continue;
         };
         let help = helps
             .get(program.as_str())
             .unwrap_or_else(|| panic!("{name} runs unknown program {program}"));
-        for key in environment.keys() {
+        for key in service.environment.keys() {
             // Read by the programs from the environment only, never flags (see their docs).
             if key == "PULSE_HOTKEY_SEED" {
                 continue;
@@ -208,8 +204,11 @@ fn every_setting_compose_passes_is_one_the_binary_documents() {
         checked >= 20,
         "only {checked} settings checked: the parser lost its way"
     );
-    assert_eq!(services["miner-1"].1["MINER_API_URL"], "http://server:8001");
-    assert!(services["server"].1["DATABASE_URL"].contains("@postgres:5432/pulse"));
+    assert_eq!(
+        services["miner-1"].environment["MINER_API_URL"],
+        "http://server:8001"
+    );
+    assert!(services["server"].environment["DATABASE_URL"].contains("@postgres:5432/pulse"));
 }
 
 #[test]
@@ -236,8 +235,8 @@ fn the_example_validator_address_matches_its_seed() {
 #[test]
 fn the_dockerfile_builds_every_program_compose_runs_and_runs_them_unprivileged() {
     let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
-    for (name, (command, _)) in services() {
-        if let Some(program) = command.first().filter(|p| p.starts_with("pulse-")) {
+    for (name, service) in services() {
+        if let Some(program) = service.command.first().filter(|p| p.starts_with("pulse-")) {
             assert!(
                 dockerfile.contains(&format!("target/release/{program}")),
                 "{name} runs {program}, which the image lacks"
@@ -260,4 +259,171 @@ fn the_dockerfile_builds_every_program_compose_runs_and_runs_them_unprivileged()
         dockerfile.contains("COPY data/"),
         "ships the dataset the X double serves"
     );
+}
+
+/// The Dockerfile's instructions, continuation lines joined and comments left out, grouped
+/// by stage: (the stage's `FROM` line, its instructions).
+fn dockerfile_stages() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let mut instructions = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if current.is_empty() && (trimmed.is_empty() || trimmed.starts_with('#')) {
+            continue;
+        }
+        match trimmed.strip_suffix('\\') {
+            Some(head) => {
+                current.push_str(head);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(trimmed);
+                instructions.push(current.split_whitespace().collect::<Vec<_>>().join(" "));
+                current.clear();
+            }
+        }
+    }
+    let mut stages: Vec<(String, Vec<String>)> = Vec::new();
+    for instruction in instructions {
+        if instruction.starts_with("FROM ") {
+            stages.push((instruction, Vec::new()));
+        } else if let Some((_, body)) = stages.last_mut() {
+            body.push(instruction);
+        }
+    }
+    stages
+}
+
+#[test]
+fn the_dockerfile_builds_the_dependencies_in_a_layer_of_their_own_before_the_sources() {
+    let stages = dockerfile_stages();
+    let (_, skeleton) = stages
+        .iter()
+        .find(|(from, _)| from.ends_with(" AS skeleton"))
+        .expect("a skeleton stage");
+    assert!(
+        skeleton
+            .iter()
+            .any(|i| i.starts_with("RUN ") && i.contains("cargo metadata")),
+        "the skeleton's members and targets come from cargo metadata, not a hand-kept list"
+    );
+    let (_, build) = stages
+        .iter()
+        .find(|(from, _)| from.ends_with(" AS build"))
+        .expect("a build stage");
+    let position = |what: &str, test: &dyn Fn(&String) -> bool| {
+        build
+            .iter()
+            .position(test)
+            .unwrap_or_else(|| panic!("the build stage has no {what}"))
+    };
+    let manifests = position("copy of the skeleton", &|i| {
+        i.starts_with("COPY --from=skeleton ")
+    });
+    let dependencies = position("dependency build", &|i| {
+        i.starts_with("RUN ") && i.contains("cargo build") && !i.contains("touch")
+    });
+    let sources = position("COPY . .", &|i| i == "COPY . .");
+    let real_build = position("build of the sources", &|i| {
+        i.starts_with("RUN ") && i.contains("touch") && i.contains("cargo build")
+    });
+    assert!(
+        manifests < dependencies && dependencies < sources && sources < real_build,
+        "expected: skeleton copy, dependency build, COPY . ., touch and build; got {build:#?}"
+    );
+    assert!(
+        build[real_build].find("touch") < build[real_build].find("cargo build"),
+        "the sources' times are refreshed before the build, or cargo keeps the stubs"
+    );
+    assert_eq!(
+        build[dependencies]
+            .trim_start_matches("RUN ")
+            .split("&&")
+            .next()
+            .map(str::trim),
+        build[real_build].split("&&").nth(1).map(str::trim),
+        "the dependency build builds what the real build builds, with the same flags"
+    );
+}
+
+#[test]
+fn the_image_carries_the_oci_labels_with_the_workspace_version() {
+    let stages = dockerfile_stages();
+    let (_, runtime) = stages.last().unwrap();
+    let labels = runtime
+        .iter()
+        .filter(|i| i.starts_with("LABEL "))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for key in [
+        "title",
+        "description",
+        "source",
+        "licenses",
+        "version",
+        "revision",
+    ] {
+        assert!(
+            labels.contains(&format!("org.opencontainers.image.{key}=")),
+            "no org.opencontainers.image.{key} label in {labels}"
+        );
+    }
+    assert!(labels.contains("org.opencontainers.image.licenses=\"MIT\""));
+    assert!(labels.contains("org.opencontainers.image.revision=\"${REVISION}\""));
+    assert!(runtime.iter().any(|i| i.starts_with("ARG REVISION")));
+
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let version = manifest
+        .split_once("[workspace.package]")
+        .and_then(|(_, rest)| rest.lines().find_map(|l| l.strip_prefix("version = ")))
+        .expect("the workspace has a version")
+        .trim_matches('"');
+    assert!(
+        runtime.contains(&format!("ARG VERSION={version}")),
+        "the image's default version is the workspace's ({version})"
+    );
+    assert!(labels.contains("org.opencontainers.image.version=\"${VERSION}\""));
+}
+
+#[test]
+fn the_image_probes_the_server_and_compose_probes_only_the_server() {
+    let stages = dockerfile_stages();
+    let (_, runtime) = stages.last().unwrap();
+    let healthcheck = runtime
+        .iter()
+        .find(|i| i.starts_with("HEALTHCHECK "))
+        .expect("the image has a HEALTHCHECK");
+    assert!(
+        healthcheck.contains(r#"CMD ["pulse-server", "healthcheck"]"#),
+        "{healthcheck}"
+    );
+    assert_eq!(
+        runtime.last().map(String::as_str),
+        Some(r#"CMD ["pulse-server"]"#),
+        "the image's default command is the server its healthcheck probes"
+    );
+
+    let services = services();
+    let mut others = 0;
+    for (name, service) in &services {
+        match service.command.first().map(String::as_str) {
+            Some("pulse-server") => assert!(
+                service.healthcheck.iter().any(|l| l == "- healthcheck"),
+                "{name} probes /ready: {:?}",
+                service.healthcheck
+            ),
+            Some(program) if program.starts_with("pulse-") => {
+                assert!(
+                    service.healthcheck.iter().any(|l| l == "- NONE"),
+                    "{name} runs {program}, where the image's server healthcheck would fail: {:?}",
+                    service.healthcheck
+                );
+                others += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(others, 4, "x-api, two miners and the validator");
 }
