@@ -39,11 +39,9 @@ async fn metrics_count_submissions_auth_failures_and_requests() {
 
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
+    assert_eq!(
+        response.headers()["content-type"],
+        server::metrics::CONTENT_TYPE
     );
     let text = response.text().await.unwrap();
     assert_eq!(
@@ -145,4 +143,12 @@ async fn metrics_count_the_validation_queue_leases_expiries_and_verdicts() {
         1.0
     );
     assert_eq!(value_of(&text, "pulse_validation_queue_depth"), 1.0);
+}
+
+#[tokio::test]
+async fn metrics_are_openmetrics_text_with_the_build_info() {
+    let app = App::start().await;
+    let text = testkit::metrics::scrape(&app.url("/metrics")).await;
+    testkit::metrics::assert_build_info(&text, "pulse_server_build_info");
+    assert!(text.ends_with("# EOF\n"), "{text}");
 }

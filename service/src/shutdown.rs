@@ -1,0 +1,157 @@
+//! Stopping cleanly: Ctrl-C and SIGTERM as a [`CancellationToken`] that the work races
+//! against, and sleeps that give way to it.
+//!
+//! What a cancelled token means is the program's: the miner finishes the submission on the
+//! wire, the validator writes the verdicts whose checks are done, the server and the X
+//! double stop accepting connections and finish the requests in flight. Whether a second
+//! signal exits at once ([`OnSignal::second`]) is the program's choice too.
+
+use tokio_util::sync::CancellationToken;
+
+pub use retry::sleep;
+
+/// The signals that stop a program, as a stream of their names.
+#[derive(Debug)]
+pub struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Starts listening for Ctrl-C (SIGINT) and SIGTERM; from now on they no longer end the
+    /// process by default. Must be called inside the runtime.
+    pub fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+                hangup: None,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Listens for SIGHUP as well (a closed terminal), for supervisors that must clean up.
+    pub fn with_hangup(mut self) -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            self.hangup = Some(signal(SignalKind::hangup())?);
+        }
+        Ok(self)
+    }
+
+    /// The next signal's name (`SIGINT`, `SIGTERM`, `SIGHUP`).
+    pub async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            let hangup = async {
+                match &mut self.hangup {
+                    Some(hangup) => hangup.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+                _ = hangup => "SIGHUP",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            "SIGINT"
+        }
+    }
+}
+
+/// What a program logs when signals stop it.
+#[derive(Debug, Clone, Copy)]
+pub struct OnSignal {
+    /// Logged at the first signal, as the token is cancelled.
+    pub first: &'static str,
+    /// Logged at a second signal, before the process exits at once with code 130 (128 +
+    /// SIGINT, as shells report an interrupted program). `None`: later signals are ignored,
+    /// for programs whose stop is short and must not be cut (a server draining requests).
+    pub second: Option<&'static str>,
+}
+
+/// Cancels `token` at the first Ctrl-C or SIGTERM, as `on` says. Listening starts before
+/// this returns, so no signal between here and the work is lost; if the signals cannot be
+/// listened for, that is logged and the token is never cancelled by a signal.
+pub fn cancel_on_signal(token: CancellationToken, on: OnSignal) {
+    let mut signals = match Signals::listen() {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for Ctrl-C and SIGTERM; stop this process with SIGKILL");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        signals.recv().await;
+        tracing::info!("{}", on.first);
+        token.cancel();
+        let Some(second) = on.second else {
+            return;
+        };
+        signals.recv().await;
+        tracing::warn!("{second}");
+        std::process::exit(130);
+    });
+}
+
+/// A token cancelled at the first Ctrl-C or SIGTERM (see [`cancel_on_signal`]).
+pub fn on_signal(on: OnSignal) -> CancellationToken {
+    let token = CancellationToken::new();
+    cancel_on_signal(token.clone(), on);
+    token
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn send(signal: &str) {
+        let pid = std::process::id().to_string();
+        let sent = tokio::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    // One test sends every signal: tests run in parallel threads of one process, and a
+    // signal reaches every listener in it.
+    #[tokio::test]
+    async fn signals_are_named_and_the_first_cancels_the_token() {
+        let mut signals = Signals::listen().unwrap().with_hangup().unwrap();
+        let token = on_signal(OnSignal {
+            first: "stopping",
+            second: None,
+        });
+        assert!(!token.is_cancelled());
+        send("HUP").await;
+        assert_eq!(signals.recv().await, "SIGHUP");
+        assert!(!token.is_cancelled(), "SIGHUP is not a stop signal here");
+        send("TERM").await;
+        assert_eq!(signals.recv().await, "SIGTERM");
+        tokio::time::timeout(Duration::from_secs(10), token.cancelled())
+            .await
+            .expect("SIGTERM cancels the token");
+        assert!(!sleep(&token, Duration::from_secs(3600)).await);
+        send("INT").await;
+        assert_eq!(signals.recv().await, "SIGINT");
+    }
+}
