@@ -47,16 +47,18 @@ pub fn main<P: Program>() -> ExitCode {
 }
 
 fn run_with<P: Program>(args: Vec<OsString>) -> ExitCode {
-    let command = P::command();
-    let name = command.get_name().to_owned();
-    let reads_env_file = command
+    let definition = P::command();
+    let name = definition.get_name().to_owned();
+    let reads_env_file = definition
         .get_arguments()
         .any(|arg| arg.get_long() == Some("env-file"));
     if reads_env_file && let Err(error) = env_file::load_from_args(&args) {
         eprintln!("{name}: {error:#}");
         return ExitCode::from(2);
     }
-    let mut matches = command.get_matches_from(args);
+    // clap reads an argument's variable when the argument is built: the command that
+    // parses is built after the env file is loaded.
+    let mut matches = P::command().get_matches_from(args);
     // Read before the derive takes the values out of `matches`.
     let log_format = matches
         .try_get_one::<LogFormat>("log_format")
@@ -110,6 +112,9 @@ mod tests {
         /// Exit with this code.
         #[arg(long, default_value_t = 0)]
         code: u8,
+        /// Set by the env file in one case.
+        #[arg(long, env = "PULSE_SERVICE_PROGRAM_TEST")]
+        from_env: Option<String>,
     }
 
     impl Program for Sample {
@@ -117,11 +122,11 @@ mod tests {
         const RUNTIME: Runtime = Runtime::CurrentThread;
 
         async fn run(self) -> anyhow::Result<ExitCode> {
-            let variable = std::env::var("PULSE_SERVICE_PROGRAM_TEST").ok();
             if let Some(message) = self.fail {
                 return Err(anyhow::anyhow!(message)).context("the sample failed");
             }
-            let from_file = variable.as_deref() == Some("from_the_env_file");
+            // Read through clap, as every binary reads its settings.
+            let from_file = self.from_env.as_deref() == Some("from_the_env_file");
             Ok(ExitCode::from(if from_file { 40 } else { self.code }))
         }
     }

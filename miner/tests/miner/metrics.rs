@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 use testkit::metrics::{assert_build_info, listening_url, scrape, value};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::ChildStdout;
+use tokio::process::{Child, ChildStdout};
 
 use crate::helpers::{Api, Identity, TOKEN, XDouble, miner_command, miner_env, ranked_dataset};
 
@@ -61,6 +61,21 @@ fn assert_counts_match(text: &str, windows: &[&Value]) {
     );
 }
 
+/// `pulse-miner run --output json` with a metrics listener on a free port, and the
+/// listener's URL.
+async fn run_with_metrics(env: &[(String, String)]) -> (Child, String) {
+    let args = ["run", "--output", "json", "--sync-secs", "1"];
+    let mut child = miner_command(&args, env)
+        .args(["--metrics-bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pulse-miner starts");
+    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = listening_url("pulse-miner", stderr).await;
+    (child, url)
+}
+
 #[tokio::test]
 async fn the_metrics_listener_shows_the_summaries_counts_and_the_attempts_behind_them() {
     let api = Api::start().await;
@@ -71,24 +86,7 @@ async fn the_metrics_listener_shows_the_summaries_counts_and_the_attempts_behind
     // The first attempt meets a failing proxy and is retried (10 ms later, in this test).
     api.probe
         .answer_next_submits(StatusCode::SERVICE_UNAVAILABLE, 1);
-    let mut child = miner_command(
-        &[
-            "run",
-            "--output",
-            "json",
-            "--sync-secs",
-            "1",
-            "--metrics-bind",
-            "127.0.0.1:0",
-        ],
-        &env,
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("pulse-miner starts");
-    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = listening_url("pulse-miner", stderr).await;
+    let (mut child, url) = run_with_metrics(&env).await;
     assert!(url.ends_with("/metrics"), "{url}");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
 
@@ -135,14 +133,7 @@ async fn the_metrics_are_openmetrics_text_with_the_build_info_even_before_the_se
         ("PULSE_MINER_STATE_DIR", state.path().to_str().unwrap()),
     ]
     .map(|(name, value)| (name.to_owned(), value.to_owned()));
-    let args = ["run", "--sync-secs", "1", "--metrics-bind", "127.0.0.1:0"];
-    let mut child = miner_command(&args, &env)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("pulse-miner starts");
-    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = listening_url("pulse-miner", stderr).await;
+    let (child, url) = run_with_metrics(&env).await;
     let text = scrape(&url).await;
     assert_build_info(&text, "pulse_miner_build_info");
     assert!(text.ends_with("# EOF\n"), "{text}");

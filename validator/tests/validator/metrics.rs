@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use testkit::metrics::{assert_build_info, listening_url, scrape, value};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::ChildStdout;
+use tokio::process::{Child, ChildStdout};
 use xapi::PostPatch;
 
 use crate::helpers::{
@@ -31,6 +31,17 @@ async fn next_of(lines: &mut Lines<BufReader<ChildStdout>>, kind: &str) -> Value
     })
     .await
     .unwrap_or_else(|_| panic!("a {kind} line within 60 s"))
+}
+
+/// `pulse-validator run` with a metrics listener on a free port, and the listener's URL.
+async fn run_with_metrics(env: &ValidatorEnv) -> (Child, String) {
+    let mut child = env
+        .command(&["run", "--poll-secs", "1", "--metrics-bind", "127.0.0.1:0"])
+        .spawn()
+        .expect("pulse-validator starts");
+    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = listening_url("pulse-validator", stderr).await;
+    (child, url)
 }
 
 #[tokio::test]
@@ -78,12 +89,7 @@ async fn the_metrics_listener_shows_the_pass_counts_lookups_and_windows_applied(
         .unwrap();
 
     let env = ValidatorEnv::new(&coordinator, &x.base, dir.path());
-    let mut child = env
-        .command(&["run", "--poll-secs", "1", "--metrics-bind", "127.0.0.1:0"])
-        .spawn()
-        .expect("pulse-validator starts");
-    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = listening_url("pulse-validator", stderr).await;
+    let (mut child, url) = run_with_metrics(&env).await;
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
 
     // On start it applies the previous window (9, empty), then judges the three posts.
@@ -160,12 +166,7 @@ async fn the_metrics_are_openmetrics_text_with_the_build_info_even_before_the_se
         x_base: nowhere,
         state_dir: dir.path().join("validator-state"),
     };
-    let mut child = env
-        .command(&["run", "--poll-secs", "1", "--metrics-bind", "127.0.0.1:0"])
-        .spawn()
-        .expect("pulse-validator starts");
-    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = listening_url("pulse-validator", stderr).await;
+    let (child, url) = run_with_metrics(&env).await;
     let text = scrape(&url).await;
     assert_build_info(&text, "pulse_validator_build_info");
     assert!(text.ends_with("# EOF\n"), "{text}");
