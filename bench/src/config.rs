@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use protocol::auth;
-use service::cli::{fraction, number_in};
+use service::cli::{number_in, share};
 
 use crate::mix::Mix;
 
@@ -56,7 +56,7 @@ pub struct RunArgs {
     /// is then measured from each request's scheduled start, so a stalled server is not
     /// hidden by the generator slowing down (coordinated omission). Without it, every
     /// connection sends its next request as soon as the previous one is answered.
-    #[arg(long, value_parser = number_in((Bound::Excluded(0.0), Bound::Unbounded)))]
+    #[arg(long, value_parser = number_in("a rate", (Bound::Excluded(0.0), Bound::Unbounded)))]
     pub rate: Option<f64>,
     /// Miner hotkeys to submit as. Each has at most one request in flight, so the outcome
     /// of every request is known in advance; use at least twice --concurrency.
@@ -68,7 +68,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Share of the hotkeys that sign with Epistula v2; the rest use X-Auth.
-    #[arg(long, default_value_t = 0.5, value_parser = fraction)]
+    #[arg(long, default_value_t = 0.5, value_parser = share)]
     pub epistula_share: f64,
     /// Request mix as relative weights of `new` (a post never sent before, to a hotkey with
     /// quota left), `duplicate` (a stored post again, same data), `conflict` (a stored

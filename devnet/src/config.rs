@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 pub use service::cli::OutputFormat;
-use service::cli::{fraction, number_in};
+use service::cli::{number_in, probability};
 
 /// Blocks per window: the server's, the miners' and the validator's default.
 pub const BLOCKS_PER_WINDOW: u64 = 100;
@@ -27,7 +27,7 @@ pub struct Cli {
     /// Seconds per block (fractions allowed); a window is 100 blocks.
     // The server's own lower bound; above an hour a window would outlast any demo.
     #[arg(long, env = "PULSE_DEVNET_BLOCK_TIME_SECS", default_value_t = 1.0,
-          value_parser = number_in(0.001..=3600.0))]
+          value_parser = number_in("a number of seconds per block", 0.001..=3600.0))]
     pub block_time_secs: f64,
     /// Port of the coordination API on 127.0.0.1 (0 picks a free port).
     #[arg(long, env = "PULSE_DEVNET_PORT", default_value_t = 8001)]
@@ -35,7 +35,7 @@ pub struct Cli {
     /// Chance that the server samples a new post for validation. Higher than the server's
     /// default (0.2) so that every window shows verdicts.
     #[arg(long, env = "PULSE_DEVNET_VALIDATION_PROBABILITY", default_value_t = 0.5,
-          value_parser = fraction)]
+          value_parser = probability)]
     pub validation_probability: f64,
     /// Posts the X double serves (JSON Lines). Default: `data/posts.jsonl` of the working
     /// directory, else of the repository `pulse-devnet` was built in.

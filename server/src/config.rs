@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use protocol::auth::{self, AuthPolicy};
 use protocol::window;
-use service::cli::{LogArgs, fraction, number_in};
+use service::cli::{LogArgs, number_in, probability};
 
 /// `pulse-server`: the Pulse coordination API.
 #[derive(Debug, Parser)]
@@ -148,7 +148,7 @@ pub struct DatabaseArgs {
     /// Longest a request waits for a database connection before it is answered 503, in
     /// seconds.
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 3.0, global = true,
-          value_parser = number_in(MIN_SECS..))]
+          value_parser = number_in("a number of seconds", MIN_SECS..))]
     pub database_acquire_timeout_secs: f64,
 }
 
@@ -173,7 +173,7 @@ pub struct ServeArgs {
     pub max_submission_rate: u32,
     /// Probability that a new post is selected for validation, in [0, 1].
     #[arg(long, env = "VALIDATION_PROBABILITY", default_value_t = 0.2, global = true,
-          value_parser = fraction)]
+          value_parser = probability)]
     pub validation_probability: f64,
     /// Prefix of the signed X-Auth message (`<prefix>:<unix seconds>`).
     #[arg(long, env = "AUTH_MESSAGE_PREFIX", default_value = auth::DEFAULT_MESSAGE_PREFIX, global = true)]
@@ -189,7 +189,7 @@ pub struct ServeArgs {
     pub block_source: BlockSourceKind,
     /// Seconds per block (the clock source's pace; the subtensor source's refresh interval).
     #[arg(long, env = "BLOCK_TIME_SECS", default_value_t = window::DEFAULT_BLOCK_TIME_SECS,
-          global = true, value_parser = number_in(MIN_SECS..))]
+          global = true, value_parser = number_in("a number of seconds", MIN_SECS..))]
     pub block_time_secs: f64,
     /// Unix time of block 0 for the clock source. The default, 2023-03-20T00:00:00Z, is
     /// about when the Bittensor mainnet (finney) started, so clock blocks are near the
@@ -219,7 +219,7 @@ pub struct ServeArgs {
     /// Factor a miner's window score is multiplied by when any of its posts failed
     /// validation in that window (the reference documents 0.1).
     #[arg(long, env = "FAILED_VALIDATION_FACTOR", default_value_t = 0.1, global = true,
-          value_parser = fraction)]
+          value_parser = probability)]
     pub failed_validation_factor: f64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PULSE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, global = true)]

@@ -253,10 +253,11 @@ pub fn auth_form() -> impl TypedValueParser<Value = AuthForm> {
     })
 }
 
-/// A value parser for a finite number within `range`, such as `0.0..=1.0` for a
-/// probability or `(Bound::Excluded(0.0), Bound::Included(3600.0))` for a timeout in
-/// seconds; the error names the range.
+/// A value parser for a finite number within `range`, such as `0.0..=1.0` for a share or
+/// `(Bound::Excluded(0.0), Bound::Included(3600.0))` for a timeout; the error names what
+/// is expected (`what`: "a share") and the range.
 pub fn number_in<R>(
+    what: &'static str,
     range: R,
 ) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static
 where
@@ -265,20 +266,28 @@ where
     move |raw: &str| match raw.trim().parse::<f64>() {
         Ok(value) if value.is_finite() && range.contains(&value) => Ok(value),
         _ => Err(format!(
-            "expected a number {}, not {raw:?}",
+            "{raw:?} is not {what} {}",
             describe(range.start_bound(), range.end_bound())
         )),
     }
 }
 
-/// A probability or share: a number in [0, 1].
-pub fn fraction(raw: &str) -> Result<f64, String> {
-    number_in(0.0..=1.0)(raw)
+/// A probability: a number in [0, 1].
+pub fn probability(raw: &str) -> Result<f64, String> {
+    number_in("a probability", 0.0..=1.0)(raw)
 }
 
-/// A timeout in seconds: above 0 and at most an hour.
+/// A share of something: a number in [0, 1].
+pub fn share(raw: &str) -> Result<f64, String> {
+    number_in("a share", 0.0..=1.0)(raw)
+}
+
+/// A timeout: a number of seconds above 0 and at most an hour.
 pub fn timeout_secs(raw: &str) -> Result<f64, String> {
-    number_in((Bound::Excluded(0.0), Bound::Included(3600.0)))(raw)
+    number_in(
+        "a number of seconds",
+        (Bound::Excluded(0.0), Bound::Included(3600.0)),
+    )(raw)
 }
 
 /// The range in words; `f64`'s `Display` writes `1`, not `1.0`.
@@ -321,11 +330,11 @@ mod tests {
         x: XApiArgs,
         #[arg(long, value_enum, default_value_t = SentimentKind::Lexicon)]
         sentiment: SentimentKind,
-        #[arg(long, default_value_t = 0.2, value_parser = fraction)]
+        #[arg(long, default_value_t = 0.2, value_parser = share)]
         share: f64,
         #[arg(long, default_value_t = 30.0, value_parser = timeout_secs)]
         timeout: f64,
-        #[arg(long, default_value_t = 1.0, value_parser = number_in(0.001..))]
+        #[arg(long, default_value_t = 1.0, value_parser = number_in("a block time", 0.001..))]
         block_time: f64,
     }
 
@@ -383,24 +392,28 @@ mod tests {
 
     #[test]
     fn numbers_outside_their_range_are_refused_with_the_range_named() {
-        assert_eq!(fraction("0.25"), Ok(0.25));
-        assert_eq!(fraction("1"), Ok(1.0));
+        assert_eq!(share("0.25"), Ok(0.25));
+        assert_eq!(probability("1"), Ok(1.0));
         assert_eq!(
-            fraction("1.5"),
-            Err("expected a number between 0 and 1, not \"1.5\"".to_owned())
+            probability("2"),
+            Err("\"2\" is not a probability between 0 and 1".to_owned())
+        );
+        assert_eq!(
+            share("-0.1"),
+            Err("\"-0.1\" is not a share between 0 and 1".to_owned())
         );
         assert_eq!(timeout_secs(" 2.5 "), Ok(2.5));
         assert_eq!(
             timeout_secs("0"),
-            Err("expected a number above 0 and at most 3600, not \"0\"".to_owned())
+            Err("\"0\" is not a number of seconds above 0 and at most 3600".to_owned())
         );
         assert!(timeout_secs("3601").is_err());
         assert!(timeout_secs("NaN").is_err());
-        let block_time = number_in(0.001..);
+        let block_time = number_in("a block time", 0.001..);
         assert_eq!(block_time("0.001"), Ok(0.001));
         assert_eq!(
             block_time("0"),
-            Err("expected a number at least 0.001, not \"0\"".to_owned())
+            Err("\"0\" is not a block time at least 0.001".to_owned())
         );
         assert!(block_time("inf").is_err());
         assert_refused::<Sample>(

@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use retry::Policy;
 use service::cli::{
     AnalyzerArgs, CommonArgs, IdentityArgs, OutputFormat, SentimentKind, SigningArgs, XApiArgs,
-    fraction, timeout_secs,
+    share, timeout_secs,
 };
 
 /// Where the coordination API listens by default (the server's default port).
@@ -104,7 +104,7 @@ pub struct ValidatorArgs {
     #[arg(long, env = "VALIDATOR_METAGRAPH", value_name = "PATH")]
     pub metagraph: Option<PathBuf>,
     /// Share of the weight given to `--burn-uid` (0 to 1); the miners share the rest.
-    #[arg(long, env = "VALIDATOR_BURN_SHARE", default_value_t = 0.0, value_parser = fraction)]
+    #[arg(long, env = "VALIDATOR_BURN_SHARE", default_value_t = 0.0, value_parser = share)]
     pub burn_share: f64,
     /// The uid that receives the burn share (conventionally the subnet owner's, 0).
     #[arg(long, env = "VALIDATOR_BURN_UID", default_value_t = 0)]
