@@ -154,4 +154,66 @@ mod tests {
         send("INT").await;
         assert_eq!(signals.recv().await, "SIGINT");
     }
+
+    /// The program of `a_second_signal_exits_at_once_with_130`'s child process: work that
+    /// never ends, stopped by signals.
+    #[tokio::test]
+    #[ignore = "run in a process of its own by a_second_signal_exits_at_once_with_130"]
+    async fn child_whose_work_never_ends() {
+        let token = on_signal(OnSignal {
+            first: "stopping after the work in flight",
+            second: Some("second signal: stopping now"),
+        });
+        println!("listening");
+        token.cancelled().await;
+        println!("cancelled");
+        std::future::pending::<()>().await;
+    }
+
+    #[tokio::test]
+    async fn a_second_signal_exits_at_once_with_130() {
+        use std::process::Stdio;
+
+        use tokio::io::{AsyncBufReadExt, BufReader};
+
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "shutdown::tests::child_whose_work_never_ends"])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap().to_string();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut wait_for = async |expected: &str| {
+            let line = tokio::time::timeout(Duration::from_secs(30), async {
+                loop {
+                    let line = lines.next_line().await.unwrap().expect("the child runs");
+                    // The harness writes the test's name in front of its first line.
+                    if line.ends_with(expected) {
+                        return line;
+                    }
+                }
+            });
+            line.await
+                .unwrap_or_else(|_| panic!("no {expected:?} within 30 s"));
+        };
+        let kill = async || {
+            let sent = tokio::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .await
+                .unwrap();
+            assert!(sent.success());
+        };
+        wait_for("listening").await;
+        kill().await;
+        wait_for("cancelled").await;
+        kill().await;
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("the second signal ends the child")
+            .unwrap();
+        assert_eq!(status.code(), Some(130));
+    }
 }
