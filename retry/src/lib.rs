@@ -105,7 +105,7 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// The reference submission policy: 3 attempts, waiting 3 s then 6 s.
+    /// The reference's submission policy (BRIEF A7): 3 attempts, waiting 3 s then 6 s.
     pub fn reference() -> Self {
         Self::new(vec![Duration::from_secs(3), Duration::from_secs(6)])
     }

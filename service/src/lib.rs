@@ -6,12 +6,14 @@
 //! # Layout
 //! - [`program`]: [`Program`], what a binary's command line declares, and [`main`]: env file,
 //!   parsing, logging, runtime, and the one-line error with the binary's exit code.
-//! - [`cli`]: command-line pieces shared by several binaries: `--env-file`,
-//!   `--log-format`, the `--wallet.*` flags, the signature form, number ranges.
+//! - [`cli`]: command-line pieces shared by several binaries (`--env-file`,
+//!   `--log-format`, the `--wallet.*` flags, the signature form, X, the analyser, output
+//!   formats, number ranges) and the helpers their tests use.
 //! - [`log`]: [`LogFormat`] and the `tracing` subscriber (`RUST_LOG`, text or JSON, stderr).
 //! - [`shutdown`]: Ctrl-C / SIGTERM as a [`CancellationToken`], and cancellable sleeps.
-//! - [`metrics`]: `/metrics` in OpenMetrics text, the `*_build_info` gauge, and the
-//!   listener the miner and the validator serve it on.
+//! - [`metrics`](mod@metrics): a process's metrics declared once ([`metrics!`]), the `*_build_info`
+//!   gauge, `/metrics` in OpenMetrics text, and the listener the miner and the validator
+//!   serve it on.
 //! - [`secret`]: [`Secret`], a string that `Debug` does not show.
 //! - [`time`]: the wall clock in Unix seconds and milliseconds.
 //! - [`env_file`]: loading a `.miner_env`-style file before the command line is parsed.

@@ -28,7 +28,10 @@ pub enum Runtime {
     CurrentThread,
 }
 
-/// A binary's command line and what it runs: implemented by each binary's `Cli`.
+/// A binary's command line and what it runs: implemented by each binary's `Cli`. What
+/// [`main`] does around it follows from the command line's definition: it reads an env file
+/// when there is an `--env-file` flag (`cli::EnvFileArgs`), and logs when there is a
+/// `--log-format` flag (`cli::LogArgs`).
 pub trait Program: Parser {
     /// The `RUST_LOG` filter used when the variable is unset.
     const LOG_FILTER: &'static str = "info";
