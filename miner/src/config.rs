@@ -193,7 +193,7 @@ pub struct MinerArgs {
     /// text or as JSON (`"type": "window"` or `"total"`).
     #[arg(long, env = "PULSE_MINER_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// Address to serve the summaries' counters on, as Prometheus text at `/metrics`
+    /// Address to serve the summaries' counters on, in OpenMetrics text at `/metrics`
     /// (`127.0.0.1:9101`; port 0 picks a free port, and the log says which). Unset: no
     /// listener.
     #[arg(long, env = "PULSE_MINER_METRICS_BIND", value_name = "ADDR")]

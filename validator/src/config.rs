@@ -113,7 +113,7 @@ pub struct ValidatorArgs {
     /// is `verdict`, `pass`, `weights` or `total`).
     #[arg(long, env = "PULSE_VALIDATOR_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// Address to serve the summaries' counters on, as Prometheus text at `/metrics`
+    /// Address to serve the summaries' counters on, in OpenMetrics text at `/metrics`
     /// (`127.0.0.1:9102`; port 0 picks a free port, and the log says which). Unset: no
     /// listener.
     #[arg(long, env = "PULSE_VALIDATOR_METRICS_BIND", value_name = "ADDR")]
