@@ -47,8 +47,10 @@ ENV SQLX_OFFLINE=true CARGO_TERM_COLOR=never
 COPY --from=skeleton /skeleton/ ./
 RUN cargo build --release --locked -p server -p miner -p validator -p xapi
 COPY . .
+# The commit the binaries report in their *_build_info metric (.git is not in the context).
+ARG REVISION=unknown
 RUN find . -path ./target -prune -o -name '*.rs' -exec touch {} + \
- && cargo build --release --locked -p server -p miner -p validator -p xapi \
+ && PULSE_BUILD_COMMIT="${REVISION}" cargo build --release --locked -p server -p miner -p validator -p xapi \
  && mkdir /out \
  && cp target/release/pulse-server target/release/pulse-miner \
        target/release/pulse-validator target/release/pulse-xapi /out/

@@ -1,7 +1,7 @@
 //! Pulse's post analysis: which subnet a post is about, its sentiment, and its score.
 //!
 //! Miners run it to decide what to submit; validators re-run it on the stored text and compare
-//! (BRIEF A7, A8). Everything here is pure and deterministic except the optional LLM sentiment
+//! (docs/protocol.md#analysis). Everything here is pure and deterministic except the optional LLM sentiment
 //! client, so the same post and registry give the same tokens and score on every machine.
 //!
 //! # Layout

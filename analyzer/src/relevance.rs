@@ -1,8 +1,8 @@
 //! Subnet relevance: which subnet a post is about, by the reference's deterministic rules.
 //!
 //! Validators re-run this on the stored text and compare `tokens` with what the miner sent
-//! (BRIEF A8), so a Pulse miner and a reference validator, or a reference miner and a Pulse
-//! validator, must reach the same subnet. The rules (BRIEF A7), on the lowercased text:
+//! (docs/protocol.md#tolerances), so a Pulse miner and a reference validator, or a reference miner and a Pulse
+//! validator, must reach the same subnet. The rules (docs/protocol.md#subnet-matching), on the lowercased text:
 //!
 //! 1. **Mentions.** `sn<id>`, `sn <id>` (any whitespace, including none) and `subnet <id>` (at
 //!    least one whitespace) name subnet `<id>` with relevance 1.0, provided no further digit

@@ -1,11 +1,11 @@
-//! Scoring: the post score of BRIEF A7, built from rewards that add and penalties that multiply.
+//! Scoring: the post score (docs/protocol.md#post-score), built from rewards that add and penalties that multiply.
 //!
-//! The arithmetic is the older design's (BRIEF A9): a score is the weighted sum of reward
+//! The arithmetic is the older design's (docs/protocol.md#rewards-and-penalties): a score is the weighted sum of reward
 //! values, clamped to [0, 1], times `(1 - penalty)` for each penalty, every penalty clipped to
 //! `[0, its max]`. [`Reward`], [`Penalty`] and [`combine`] are that arithmetic alone, so the
 //! server and validator can score a miner's window with the same pieces.
 //!
-//! A post's score (BRIEF A7):
+//! A post's score (docs/protocol.md#post-score):
 //! - rewards: `0.50 × relevance + 0.40 × value + 0.10 × recency`, where relevance is the mean of
 //!   the top five token values, value the mean of `likes/5000`, `retweets/1000`, `quotes/300`,
 //!   `replies/600` and `followers/200000` (each clamped to [0, 1]), and recency

@@ -1,10 +1,12 @@
 //! The command line: `pulse-bench run ...` and `pulse-bench check ...`.
 
+use std::ops::Bound;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use protocol::auth;
+use service::cli::{number_in, share};
 
 use crate::mix::Mix;
 
@@ -54,7 +56,7 @@ pub struct RunArgs {
     /// is then measured from each request's scheduled start, so a stalled server is not
     /// hidden by the generator slowing down (coordinated omission). Without it, every
     /// connection sends its next request as soon as the previous one is answered.
-    #[arg(long, value_parser = parse_rate)]
+    #[arg(long, value_parser = number_in("a rate", (Bound::Excluded(0.0), Bound::Unbounded)))]
     pub rate: Option<f64>,
     /// Miner hotkeys to submit as. Each has at most one request in flight, so the outcome
     /// of every request is known in advance; use at least twice --concurrency.
@@ -66,7 +68,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Share of the hotkeys that sign with Epistula v2; the rest use X-Auth.
-    #[arg(long, default_value_t = 0.5, value_parser = parse_share)]
+    #[arg(long, default_value_t = 0.5, value_parser = share)]
     pub epistula_share: f64,
     /// Request mix as relative weights of `new` (a post never sent before, to a hotkey with
     /// quota left), `duplicate` (a stored post again, same data), `conflict` (a stored
@@ -171,37 +173,10 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("{raw:?}: {e}"))
 }
 
-fn parse_share(raw: &str) -> Result<f64, String> {
-    let share: f64 = raw
-        .parse()
-        .map_err(|_| format!("{raw:?} is not a number"))?;
-    if (0.0..=1.0).contains(&share) {
-        Ok(share)
-    } else {
-        Err(format!("{share} is not a share in [0, 1]"))
-    }
-}
-
-fn parse_rate(raw: &str) -> Result<f64, String> {
-    let rate: f64 = raw
-        .parse()
-        .map_err(|_| format!("{raw:?} is not a number"))?;
-    if rate.is_finite() && rate > 0.0 {
-        Ok(rate)
-    } else {
-        Err(format!("{rate} is not a positive rate"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    use service::cli::parse;
 
     #[test]
     fn durations_take_the_usual_units() {
@@ -221,7 +196,7 @@ mod tests {
 
     #[test]
     fn json_without_a_file_means_stdout() {
-        let cli = Cli::try_parse_from(["pulse-bench", "run", "--json"]).unwrap();
+        let cli: Cli = parse(["pulse-bench", "run", "--json"]);
         let Command::Run(args) = cli.command else {
             panic!("run")
         };

@@ -6,24 +6,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use protocol::Hotkey;
 use protocol::api::SubmitRequest;
+use protocol::auth::AuthForm;
 use protocol::post_id::SNOWFLAKE_EPOCH_MS;
 use sha2::{Digest, Sha256};
-
-/// How a hotkey signs its requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthForm {
-    /// Epistula v2: a signature over each body with a uuid accepted once.
-    Epistula,
-    /// X-Auth: a signature over the time only, reused while fresh.
-    XAuth,
-}
 
 /// One miner of the run.
 #[derive(Debug, Clone)]
 pub struct BenchKey {
     /// The signing key.
     pub hotkey: Hotkey,
-    /// The header form it signs with.
+    /// The header form it signs with: Epistula, a signature over each body with a uuid
+    /// accepted once, or X-Auth, a signature over the time only, reused while fresh.
     pub form: AuthForm,
 }
 
@@ -90,10 +83,7 @@ impl PostFactory {
     /// A new post by `miner`.
     pub fn next(&self, miner: &str) -> PostBodies {
         let post_id = self.base + self.next.fetch_add(1, Ordering::Relaxed);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs() as i64;
+        let now = service::unix_now();
         let mut post = SubmitRequest {
             miner_hotkey: miner.to_string(),
             post_id: post_id.to_string(),

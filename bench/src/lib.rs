@@ -39,10 +39,31 @@ pub mod run;
 pub mod sign;
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use anyhow::Context;
+use service::{Program, Runtime};
 
 use crate::config::{CheckArgs, Cli, Command, RunArgs};
+
+/// `pulse-bench` through `service::main` (without logging: the progress lines and the
+/// report are its output): exit 0 when the run or check passed, 1 when it found errors (the
+/// report says which), 2 when it could not be done.
+impl Program for Cli {
+    const FAILURE: u8 = 2;
+    // One thread drives every connection: the generator usually shares the machine with the
+    // server it measures, and a second worker would mostly add wake-ups between threads
+    // (signing, the costly part, happens on the signer threads or before the run).
+    const RUNTIME: Runtime = Runtime::CurrentThread;
+
+    async fn run(self) -> anyhow::Result<ExitCode> {
+        Ok(if main(self).await? {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+}
 
 /// Runs what the command line asks for; `Ok(false)` when the run found errors or the
 /// database breaks an invariant.

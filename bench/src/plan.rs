@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use protocol::auth::AuthForm;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::keys::{AuthForm, BenchKey};
+use crate::keys::BenchKey;
 use crate::mix::{Mix, Op, Sequence};
 use crate::receipts::{Fate, Receipt};
 

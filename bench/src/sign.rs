@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use protocol::auth;
+use protocol::auth::{self, AuthForm};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::keys::{AuthForm, BenchKey, PostFactory};
+use crate::keys::{BenchKey, PostFactory};
 use crate::plan::{EpistulaSet, FreshPost, Job, Planner, Signed};
 
 /// What every signer thread shares.

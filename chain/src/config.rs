@@ -1,7 +1,6 @@
 //! Settings: [`Config`] for the library, [`Cli`] for the `pulse-chain` binary (every flag also
 //! an environment variable; `pulse-chain --help` lists them with their defaults).
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -9,6 +8,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use serde_json::Value;
+pub use service::Secret;
+use service::cli::LogArgs;
 
 use crate::chain::Header;
 use crate::metagraph::{DEFAULT_MAX_ALLOWED_UIDS, Hyperparameters};
@@ -33,36 +34,6 @@ pub const DEFAULT_STATE_PRUNING: u32 = 256;
 /// `Timestamp.Now` of block 0: 2025-01-01T00:00:00Z. Block `n` is stamped `n` slots later,
 /// so block hashes depend only on content and not on when the double runs.
 pub const DEFAULT_GENESIS_TIME_MS: u64 = 1_735_689_600_000;
-
-/// A secret string whose `Debug` output hides it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(s))
-    }
-}
 
 /// The runtime version the chain reports and signatures must commit to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,15 +159,6 @@ pub fn finney_header() -> Header {
     Header::from_json(&file["header"]).expect("the embedded header is a header")
 }
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
 /// Chains the double can pretend to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
@@ -304,9 +266,9 @@ pub struct Cli {
     /// Bearer token for the /admin API; without it the admin API is open.
     #[arg(long, env = "CHAIN_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
-    /// Log format: human-readable text or one JSON object per line.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    /// Logging.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 impl Cli {

@@ -132,7 +132,11 @@ pub mod weights;
 
 use std::future::Future;
 
+use std::process::ExitCode;
+
 use anyhow::Context;
+use service::Program;
+use service::shutdown::{OnSignal, on_signal};
 use tokio::net::TcpListener;
 
 pub use chain::{Chain, Header, TxStatus};
@@ -179,4 +183,16 @@ pub async fn run(
     let served = serve(listener, chain, shutdown).await;
     producer.abort();
     served.context("serving")
+}
+
+/// `pulse-chain` through `service::main`: [`run`] until SIGINT or SIGTERM (`docker stop`).
+impl Program for Cli {
+    async fn run(self) -> anyhow::Result<ExitCode> {
+        let shutdown = on_signal(OnSignal {
+            first: "shutting down",
+            second: None,
+        });
+        run(self, shutdown.cancelled_owned()).await?;
+        Ok(ExitCode::SUCCESS)
+    }
 }

@@ -3,30 +3,21 @@
 //! Each method makes one attempt and returns either the success body or a [`CallError`]
 //! that keeps what the server said (status, detail, window fields, `Retry-After`), so the
 //! caller can decide: retry, wait for a window, give up on a post, or stop.
+//! [`CallError::failure`] is what it means to the `retry` policy.
 
 use std::time::{Duration, SystemTime};
 
-use clap::ValueEnum;
 use protocol::api::{
     ConflictBody, MinerReport, RateLimitBody, ScoresResponse, StatusResponse, SubmitReceipt,
     ValidationBatch, ValidationErrorBody, ValidationResultRequest, ValidationResultResponse,
 };
-use protocol::auth;
+use protocol::auth::{self, AuthForm};
 use protocol::{Hotkey, WindowInfo};
 use reqwest::{Method, StatusCode};
+use retry::Failure;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use thiserror::Error;
-
-/// Which header form requests are signed with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthForm {
-    /// Epistula v2: binds the body, accepted once (Pulse's default).
-    Epistula,
-    /// The reference `X-Auth-*` headers, for servers that only know them.
-    #[value(name = "x-auth")]
-    XAuth,
-}
 
 /// Why a call did not succeed.
 #[derive(Debug, Error)]
@@ -56,8 +47,8 @@ pub enum CallError {
         url: String,
         /// The reply.
         body: RateLimitBody,
-        /// `Retry-After`, in seconds.
-        retry_after: Option<u64>,
+        /// How long `Retry-After` asked to wait.
+        retry_after: Option<Duration>,
     },
     /// 422: invalid fields.
     #[error("{url}: 422 invalid: {}", describe_fields(.body))]
@@ -78,8 +69,8 @@ pub enum CallError {
         detail: String,
         /// The window fields, when the reply carried them.
         window: Option<WindowInfo>,
-        /// `Retry-After`, in seconds.
-        retry_after: Option<u64>,
+        /// How long `Retry-After` asked to wait.
+        retry_after: Option<Duration>,
     },
     /// A 2xx reply whose body is not what the endpoint promises.
     #[error("{url}: unreadable reply: {reason}")]
@@ -117,6 +108,30 @@ impl CallError {
             CallError::Transport { .. } => true,
             CallError::Status { status, .. } => status.is_server_error(),
             _ => false,
+        }
+    }
+
+    /// How long the server asked to wait (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CallError::RateLimited { retry_after, .. } | CallError::Status { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// What this error means to the retry policy: network errors and 5xx are transient
+    /// (with the server's `Retry-After`); anything else, 429 included, is the caller's to
+    /// handle (a 429 from the coordination API is about the window's quota, which waiting
+    /// a few seconds does not restore).
+    pub fn failure(&self) -> Failure {
+        if self.is_transient() {
+            Failure::Transient {
+                retry_after: self.retry_after(),
+            }
+        } else {
+            Failure::Permanent
         }
     }
 
@@ -257,11 +272,7 @@ impl ApiClient {
                 source,
             })?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+        let retry_after = retry::retry_after(response.headers(), SystemTime::now());
         let text = response
             .text()
             .await
@@ -284,7 +295,12 @@ fn excerpt(text: &str) -> String {
     text.chars().take(300).collect()
 }
 
-fn error_from(url: String, status: StatusCode, text: &str, retry_after: Option<u64>) -> CallError {
+fn error_from(
+    url: String,
+    status: StatusCode,
+    text: &str,
+    retry_after: Option<Duration>,
+) -> CallError {
     let parsed: Option<Value> = serde_json::from_str(text).ok();
     let typed = |value: &Value| -> Option<CallError> {
         match status {
@@ -368,15 +384,14 @@ mod tests {
             "u".into(),
             StatusCode::BAD_GATEWAY,
             "<html>bad gateway</html>",
-            Some(3),
+            Some(Duration::from_secs(3)),
         );
         assert!(error.is_transient());
-        assert!(matches!(
-            error,
-            CallError::Status {
-                retry_after: Some(3),
-                ..
+        assert_eq!(
+            error.failure(),
+            Failure::Transient {
+                retry_after: Some(Duration::from_secs(3))
             }
-        ));
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! Which hotkey signs: a Bittensor wallet on disk, or a hex seed in the environment.
+//!
+//! The command-line flags that name a wallet (`--wallet.*`) belong to the binaries
+//! (`service::cli::IdentityArgs`); this is what they name.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Args;
 use protocol::{Hotkey, wallet};
 
 /// Environment variable holding a hex seed, for containers that carry no wallet files. It is
@@ -11,36 +13,21 @@ use protocol::{Hotkey, wallet};
 /// process listings.
 pub const SEED_ENV: &str = "PULSE_HOTKEY_SEED";
 
-/// The wallet flags Bittensor tools use.
-#[derive(Debug, Clone, Args)]
-pub struct IdentityArgs {
-    /// Wallet name (directory under --wallet.path).
-    #[arg(
-        long = "wallet.name",
-        env = "BT_WALLET_NAME",
-        default_value = "default"
-    )]
-    pub wallet_name: String,
+/// A hotkey in a Bittensor wallet: `<path>/<name>/hotkeys/<hotkey>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wallet {
+    /// Directory of wallets (`~` is the home directory).
+    pub path: PathBuf,
+    /// Wallet name (directory under `path`).
+    pub name: String,
     /// Hotkey name inside the wallet.
-    #[arg(
-        long = "wallet.hotkey",
-        env = "BT_WALLET_HOTKEY",
-        default_value = "default"
-    )]
-    pub wallet_hotkey: String,
-    /// Directory of wallets.
-    #[arg(
-        long = "wallet.path",
-        env = "BT_WALLET_PATH",
-        default_value = "~/.bittensor/wallets"
-    )]
-    pub wallet_path: PathBuf,
+    pub hotkey: String,
 }
 
-impl IdentityArgs {
-    /// The hotkey file these flags name.
+impl Wallet {
+    /// The hotkey file.
     pub fn hotkey_file(&self) -> PathBuf {
-        wallet::hotkey_path(&self.wallet_path, &self.wallet_name, &self.wallet_hotkey)
+        wallet::hotkey_path(&self.path, &self.name, &self.hotkey)
     }
 
     /// The signing hotkey: from `PULSE_HOTKEY_SEED` when set, else from the wallet file.
@@ -49,7 +36,6 @@ impl IdentityArgs {
             return Hotkey::from_seed_hex(&seed)
                 .with_context(|| format!("{SEED_ENV} must be a 32-byte hex seed"));
         }
-        let path = self.hotkey_file();
-        Ok(wallet::load_hotkey(&path)?)
+        Ok(wallet::load_hotkey(&self.hotkey_file())?)
     }
 }

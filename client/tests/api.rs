@@ -65,7 +65,7 @@ async fn status_and_submit_replies_are_typed_in_both_auth_forms() {
                 body, retry_after, ..
             } => {
                 assert_eq!(body.detail.rate_limit.next_window_start_block, 300);
-                assert_eq!(retry_after, Some(600));
+                assert_eq!(retry_after, Some(Duration::from_secs(600)));
             }
             other => panic!("expected a 429, got {other}"),
         }

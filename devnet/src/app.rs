@@ -14,11 +14,11 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::Parser;
 use client::{ApiClient, AuthForm};
+use service::Program;
 
 use crate::binaries::Binaries;
 use crate::config::{BLOCKS_PER_WINDOW, Cli, OutputFormat};
@@ -37,25 +37,11 @@ const ANNOUNCE_LIMIT: Duration = Duration::from_secs(60);
 /// Longest wait, at stop, for the validator to judge what the miners left in the queue.
 const DRAIN_LIMIT: Duration = Duration::from_secs(15);
 
-/// The whole program.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("pulse-devnet: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("pulse-devnet: {error:#}");
-            ExitCode::FAILURE
-        }
+/// `pulse-devnet` through `service::main`. It has no `--log-format` and so no logging: its
+/// stderr carries its own progress lines, and each child's log is in its own file.
+impl Program for Cli {
+    async fn run(self) -> anyhow::Result<ExitCode> {
+        run(self).await
     }
 }
 
@@ -70,12 +56,6 @@ fn print_line(line: &str) {
     // its children cleanly.
     let _ = writeln!(stdout, "{line}");
     let _ = stdout.flush();
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Why the devnet stops.
@@ -118,9 +98,11 @@ struct Started {
 /// Runs the devnet until it is stopped.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let started_at = Instant::now();
-    let start_unix = unix_now();
+    let start_unix = service::time::unix_time().as_secs_f64();
     // From here on, Ctrl-C is the devnet's to handle: nothing is started without it.
-    let mut signals = Signals::listen()?;
+    let mut signals = Signals::listen()
+        .and_then(Signals::with_hangup)
+        .context("cannot listen for Ctrl-C, SIGTERM and SIGHUP")?;
     let binaries = Binaries::locate(cli.bin_dir.as_deref())?;
     let dataset = find_dataset(cli.dataset.as_deref())?;
     let layout = Layout::new(&cli.dir)?;

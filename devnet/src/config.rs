@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+pub use service::cli::OutputFormat;
+use service::cli::{number_in, probability};
 
 /// Blocks per window: the server's, the miners' and the validator's default.
 pub const BLOCKS_PER_WINDOW: u64 = 100;
@@ -23,8 +25,9 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=32))]
     pub miners: u32,
     /// Seconds per block (fractions allowed); a window is 100 blocks.
+    // The server's own lower bound; above an hour a window would outlast any demo.
     #[arg(long, env = "PULSE_DEVNET_BLOCK_TIME_SECS", default_value_t = 1.0,
-          value_parser = parse_block_time)]
+          value_parser = number_in("a number of seconds per block", 0.001..=3600.0))]
     pub block_time_secs: f64,
     /// Port of the coordination API on 127.0.0.1 (0 picks a free port).
     #[arg(long, env = "PULSE_DEVNET_PORT", default_value_t = 8001)]
@@ -32,7 +35,7 @@ pub struct Cli {
     /// Chance that the server samples a new post for validation. Higher than the server's
     /// default (0.2) so that every window shows verdicts.
     #[arg(long, env = "PULSE_DEVNET_VALIDATION_PROBABILITY", default_value_t = 0.5,
-          value_parser = parse_probability)]
+          value_parser = probability)]
     pub validation_probability: f64,
     /// Posts the X double serves (JSON Lines). Default: `data/posts.jsonl` of the working
     /// directory, else of the repository `pulse-devnet` was built in.
@@ -57,15 +60,6 @@ pub struct Cli {
     pub bin_dir: Option<PathBuf>,
 }
 
-/// Format of stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Lines for people.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
 impl Cli {
     /// Seconds per window.
     pub fn window_secs(&self) -> f64 {
@@ -78,36 +72,14 @@ impl Cli {
     }
 }
 
-fn parse_block_time(raw: &str) -> Result<f64, String> {
-    match raw.trim().parse::<f64>() {
-        // The server's own lower bound; above an hour a window would outlast any demo.
-        Ok(secs) if secs.is_finite() && (0.001..=3600.0).contains(&secs) => Ok(secs),
-        _ => Err(format!(
-            "expected seconds per block between 0.001 and 3600, not {raw:?}"
-        )),
-    }
-}
-
-fn parse_probability(raw: &str) -> Result<f64, String> {
-    match raw.trim().parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(format!("expected a probability in [0, 1], not {raw:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    use service::cli::{assert_refused, parse};
 
     #[test]
     fn defaults_give_two_miners_and_a_window_under_two_minutes() {
-        let cli = Cli::try_parse_from(["pulse-devnet"]).unwrap();
+        let cli: Cli = parse(["pulse-devnet"]);
         assert_eq!(cli.miners, 2);
         assert_eq!(cli.port, 8001);
         assert_eq!(cli.window_secs(), 100.0);
@@ -119,16 +91,16 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_refused() {
-        for bad in [
-            &["--block-time-secs", "0"][..],
-            &["--block-time-secs", "nan"],
-            &["--miners", "0"],
-            &["--validation-probability", "1.5"],
-            &["--windows", "0"],
-        ] {
-            let parsed = Cli::try_parse_from(["pulse-devnet"].iter().chain(bad));
-            assert!(parsed.is_err(), "{bad:?} was accepted");
-        }
+        assert_refused::<Cli>(
+            &["pulse-devnet"],
+            &[
+                &["--block-time-secs", "0"],
+                &["--block-time-secs", "nan"],
+                &["--miners", "0"],
+                &["--validation-probability", "1.5"],
+                &["--windows", "0"],
+            ],
+        );
         let fast = Cli::try_parse_from(["pulse-devnet", "--block-time-secs", "0.2"]).unwrap();
         assert_eq!(fast.window_secs(), 20.0);
     }

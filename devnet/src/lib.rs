@@ -13,8 +13,8 @@
 //! seeds (so a restart keeps every identity), each process's state and its log.
 //!
 //! # Layout
-//! - [`app`]: the program: command line, signals, start, watch, stop (`main.rs` only calls
-//!   [`app::main`]).
+//! - [`app`]: the program: signals, start, watch, stop, behind `service::main` (which
+//!   `main.rs` calls with [`config::Cli`]).
 //! - [`config`]: the command line ([`config::Cli`]).
 //! - [`binaries`]: finding `pulse-server`, `pulse-xapi`, `pulse-miner` and
 //!   `pulse-validator` next to `pulse-devnet`.

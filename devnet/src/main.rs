@@ -1,5 +1,5 @@
 //! `pulse-devnet`: see the `devnet` library.
 
 fn main() -> std::process::ExitCode {
-    devnet::app::main()
+    service::main::<devnet::config::Cli>()
 }

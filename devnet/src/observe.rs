@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Context;
 use client::{ApiClient, CallError};
@@ -54,12 +54,6 @@ pub struct Observer {
     miners: Vec<String>,
     validator_state: PathBuf,
     last: Counters,
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl Observer {
@@ -106,7 +100,7 @@ impl Observer {
     /// Waits until the server has moved past `window`.
     pub async fn wait_for_close(&self, window: u64) -> anyhow::Result<()> {
         let end = self.clock.window_start(window + 1);
-        let wait = end - unix_now();
+        let wait = end - service::time::unix_time().as_secs_f64();
         if wait > 0.0 {
             // The server's clock is this machine's: the window ends then, to the millisecond.
             tokio::time::sleep(Duration::from_secs_f64(wait)).await;

@@ -27,8 +27,9 @@ use rustix::process::{Pid, Signal};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
+
+pub use service::shutdown::Signals;
 
 use crate::layout::write_atomically;
 use crate::procfs;
@@ -53,34 +54,6 @@ const INHERITED: &[&str] = &[
 /// How long a child gets to exit after SIGKILL (the kernel needs no more than a moment, but
 /// a loaded machine may take a while to schedule the reaping).
 const AFTER_KILL: Duration = Duration::from_secs(10);
-
-/// Ctrl-C, SIGTERM and SIGHUP (a closed terminal), as one stream.
-#[derive(Debug)]
-pub struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-    hangup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    /// Starts listening; from now on these signals no longer end the process by default.
-    pub fn listen() -> anyhow::Result<Self> {
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?,
-            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
-            hangup: signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?,
-        })
-    }
-
-    /// The next signal's name.
-    pub async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-            _ = self.hangup.recv() => "SIGHUP",
-        }
-    }
-}
 
 /// How a child ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

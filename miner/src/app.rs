@@ -1,83 +1,39 @@
-//! From the command line to a finished command: the env file, parsing, logging, the
-//! runtime, and one function per subcommand.
+//! From the parsed command line to a finished command: one function per subcommand.
+//! `service::main` does the rest (env file, parsing, logging, runtime, the error line).
 
-use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
 use client::ApiClient;
-use tracing_subscriber::EnvFilter;
+use retry::Policy;
+use service::cli::SentimentKind;
+use service::shutdown::{OnSignal, on_signal};
+use service::{Program, unix_now};
 
 use crate::analyze;
-use crate::config::{
-    AnalyzeArgs, Cli, Command, KeygenArgs, LogFormat, MinerArgs, SentimentKind, SignRequestArgs,
-};
+use crate::config::{AnalyzeArgs, Cli, Command, KeygenArgs, MinerArgs, SignRequestArgs};
 use crate::keygen;
-use crate::mining::{Limits, Miner, unix_now};
+use crate::mining::{Limits, Miner};
 use crate::report;
-use crate::retry::Backoff;
 use crate::scrape::XClient;
 use crate::scrape::query::build_query;
 use crate::seen::{self, SeenSet};
-use crate::shutdown;
 use crate::sign::{self, Unsigned};
 use crate::submit::{SUBMIT_TIMEOUT, Submitter};
 
-/// The whole program: `args` are the process's arguments, program name first.
-///
-/// The env file is loaded before anything else, while the process is still single-threaded:
-/// it sets environment variables, which clap then reads like any others.
-pub fn main(args: Vec<OsString>) -> ExitCode {
-    if let Err(error) = client::env_file::load_from_args(&args) {
-        eprintln!("pulse-miner: {error:#}");
-        return ExitCode::from(2);
-    }
-    let cli = Cli::parse_from(args);
-    init_tracing(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("pulse-miner: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+/// `pulse-miner` through `service::main`: one function per subcommand.
+impl Program for Cli {
+    async fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Run(args) => mine(&args, false).await,
+            Command::Once(args) => mine(&args, true).await,
+            Command::Analyze(args) => analyze_stdin(&args).await,
+            Command::Keygen(args) => keygen_command(&args),
+            Command::SignRequest(args) => sign_request(&args),
+            Command::Config(args) => show_config(&args),
         }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(error) => {
-            // One line on stderr, whatever the log format: the cause chain says what to do.
-            eprintln!("pulse-miner: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-/// Runs the parsed command.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Run(args) => mine(&args, false).await,
-        Command::Once(args) => mine(&args, true).await,
-        Command::Analyze(args) => analyze_stdin(&args).await,
-        Command::Keygen(args) => keygen_command(&args),
-        Command::SignRequest(args) => sign_request(&args),
-        Command::Config(args) => show_config(&args),
     }
 }
 
@@ -89,21 +45,16 @@ pub fn build_miner(args: &MinerArgs) -> anyhow::Result<Miner> {
         Ok(ApiClient::new(
             &args.api.miner_api_url,
             hotkey.clone(),
-            args.api.auth,
+            args.api.signing.auth,
             timeout,
         )?
-        .with_message_prefix(&args.api.auth_message_prefix))
+        .with_message_prefix(&args.api.signing.auth_message_prefix))
     };
     let query = build_query(&args.x.terms(), args.x.x_max_query_len)?;
-    let bearer = args
-        .x
-        .x_bearer_token
-        .clone()
-        .filter(|token| !token.expose().is_empty())
-        .context("X_BEARER_TOKEN (or --x-bearer-token) is required to search X")?;
-    let backoff = Backoff::new(args.submit_backoff());
+    let bearer = args.x.api.bearer("to search X")?;
+    let backoff = Policy::new(args.submit_backoff());
     let x = XClient::new(
-        &args.x.x_api_base,
+        &args.x.api.x_api_base,
         bearer,
         query,
         args.x.x_max_results,
@@ -119,8 +70,8 @@ pub fn build_miner(args: &MinerArgs) -> anyhow::Result<Miner> {
     tracing::info!(
         hotkey = hotkey.ss58(),
         api = %args.api.miner_api_url,
-        auth = ?args.api.auth,
-        x_api = %args.x.x_api_base,
+        auth = %args.api.signing.auth,
+        x_api = %args.x.api.x_api_base,
         query = x.query(),
         sentiment = analyzer.sentiment_engine().kind(),
         seen_file = %seen.path().display(),
@@ -152,11 +103,13 @@ fn print_line(line: &str) {
 }
 
 async fn mine(args: &MinerArgs, once: bool) -> anyhow::Result<ExitCode> {
-    let (trigger, shutdown) = shutdown::channel();
-    shutdown::listen_for_signals(trigger);
+    let shutdown = on_signal(OnSignal {
+        first: "stopping after the post in flight (press Ctrl-C again to stop now)",
+        second: Some("second signal: stopping now"),
+    });
     let mut miner = build_miner(args)?;
     if let Some(address) = args.metrics_bind {
-        crate::metrics::spawn_listener(address, miner.metrics()).await?;
+        service::metrics::spawn_listener("pulse-miner", address, miner.metrics()).await?;
     }
     let format = args.output;
     if once {
@@ -223,8 +176,8 @@ fn sign_request(args: &SignRequestArgs) -> anyhow::Result<ExitCode> {
     };
     let signed = sign::sign(
         &hotkey,
-        args.api.auth,
-        &args.api.auth_message_prefix,
+        args.api.signing.auth,
+        &args.api.signing.auth_message_prefix,
         request,
         SystemTime::now(),
     )?;
@@ -249,8 +202,8 @@ fn show_config(args: &MinerArgs) -> anyhow::Result<ExitCode> {
         .state_dir
         .clone()
         .unwrap_or_else(seen::default_state_dir);
-    let set = |secret: &Option<crate::config::Secret>| {
-        if secret.as_ref().is_some_and(|s| !s.expose().is_empty()) {
+    let set = |secret: &Option<service::Secret>| {
+        if secret.as_ref().is_some_and(|s| !s.is_empty()) {
             "set (hidden)"
         } else {
             "not set"
@@ -260,23 +213,17 @@ fn show_config(args: &MinerArgs) -> anyhow::Result<ExitCode> {
         SentimentKind::Lexicon => "lexicon".to_owned(),
         SentimentKind::Llm => format!(
             "llm (LLM_BASE {}, MODEL {}, API_KEY {})",
-            args.analysis.llm_base,
-            args.analysis.model,
-            set(&args.analysis.api_key)
+            args.analysis.engine.llm_base,
+            args.analysis.engine.model,
+            set(&args.analysis.engine.api_key)
         ),
     };
     let lines = [
         ("hotkey", hotkey),
         ("MINER_API_URL", args.api.miner_api_url.clone()),
-        (
-            "auth",
-            args.api
-                .auth
-                .to_possible_value()
-                .map_or_else(String::new, |v| v.get_name().to_owned()),
-        ),
-        ("X_API_BASE", args.x.x_api_base.clone()),
-        ("X_BEARER_TOKEN", set(&args.x.x_bearer_token).to_owned()),
+        ("auth", args.api.signing.auth.to_string()),
+        ("X_API_BASE", args.x.api.x_api_base.clone()),
+        ("X_BEARER_TOKEN", set(&args.x.api.x_bearer_token).to_owned()),
         (
             "x query",
             format!(

@@ -6,24 +6,21 @@
 //! lower case (`--x-bearer-token`), so an existing `.miner_env` works through `--env-file`.
 //! Flags win over the environment, which wins over the env file.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-use analyzer::sentiment::{DEFAULT_LLM_BASE, DEFAULT_MODEL, Lexicon, LlmClassifier, LlmConfig};
-use analyzer::{Analyzer, Registry, SentimentEngine};
-use anyhow::Context;
+use analyzer::Analyzer;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use client::{AuthForm, IdentityArgs};
+use service::cli::{
+    AnalyzerArgs, CommonArgs, IdentityArgs, OutputFormat, SentimentKind, SigningArgs, XApiArgs,
+    timeout_secs,
+};
 
 use crate::scrape::query::SearchTerms;
 
 /// The reference miner's `MINER_API_URL`.
 pub const DEFAULT_API_URL: &str = "http://127.0.0.1:8001";
-/// The reference miner's `X_API_BASE`.
-pub const DEFAULT_X_API_BASE: &str = "https://api.twitter.com/2";
 /// Keywords searched when none are configured.
 ///
 /// `bittensor` is the reference's only keyword. `opentensor` (the foundation), `dtao` (the
@@ -35,54 +32,20 @@ pub const DEFAULT_KEYWORDS: &str = "bittensor,opentensor,dtao,subnet";
 /// The reference's `BATCH_HTTP_TIMEOUT`, in seconds.
 pub const DEFAULT_HTTP_TIMEOUT_SECS: f64 = 30.0;
 
-/// A secret (token, key) whose `Debug` output hides it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(s))
-    }
-}
-
 /// `pulse-miner`: finds posts about Bittensor subnets on X, analyses and scores them, and
 /// submits the best to the Pulse coordination API, within each window's quota.
 #[derive(Debug, Parser)]
 #[command(name = "pulse-miner", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do.
+    /// Mine, try the analysis, manage the hotkey, sign a request, or show the settings.
     #[command(subcommand)]
     pub command: Command,
-    /// File of KEY=value lines (such as the reference miner's `.miner_env`) read before the
-    /// command line; variables already set in the environment, and flags, win over it.
-    #[arg(long, global = true, value_name = "PATH")]
-    pub env_file: Option<PathBuf>,
-    /// Log format (logs go to stderr; results and summaries to stdout).
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
-    pub log_format: LogFormat,
+    /// `--env-file` (the reference's `.miner_env` works) and `--log-format`.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
-/// The subcommands.
+/// What `pulse-miner` can do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Mine until stopped: at each window, scrape, analyse, score and submit up to the quota.
@@ -101,47 +64,15 @@ pub enum Command {
     Config(MinerArgs),
 }
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Format of the per-window summaries on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// One human-readable line per window, and a total.
-    Text,
-    /// One JSON object per line (`"type": "window"` or `"total"`).
-    Json,
-}
-
-/// Which sentiment engine classifies posts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SentimentKind {
-    /// The offline cue-word classifier: deterministic, no network, no key.
-    Lexicon,
-    /// An OpenAI-compatible chat-completions API (`LLM_BASE`, `MODEL`, `API_KEY`).
-    Llm,
-}
-
 /// Where the coordination API is and how requests to it are signed.
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
     /// Base URL of the coordination API.
     #[arg(long, env = "MINER_API_URL", default_value = DEFAULT_API_URL)]
     pub miner_api_url: String,
-    /// Signature form: Epistula v2 (binds the body; Pulse's default) or the reference's
-    /// X-Auth headers (for servers that only know them).
-    #[arg(long, env = "PULSE_AUTH", value_enum, default_value_t = AuthForm::Epistula)]
-    pub auth: AuthForm,
-    /// Prefix of the signed X-Auth message (`<prefix>:<unix seconds>`); must match the
-    /// server's AUTH_MESSAGE_PREFIX.
-    #[arg(long, env = "AUTH_MESSAGE_PREFIX", default_value = protocol::auth::DEFAULT_MESSAGE_PREFIX)]
-    pub auth_message_prefix: String,
+    /// How requests are signed.
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 /// How long requests other than submissions may take.
@@ -150,7 +81,7 @@ pub struct TimeoutArgs {
     /// Seconds one request to X, to `/v2/status` or to the LLM may take. Submissions keep
     /// their own 10 s limit per attempt.
     #[arg(long, env = "BATCH_HTTP_TIMEOUT", default_value_t = DEFAULT_HTTP_TIMEOUT_SECS,
-          value_parser = parse_positive_secs)]
+          value_parser = timeout_secs)]
     pub batch_http_timeout: f64,
 }
 
@@ -161,24 +92,12 @@ impl TimeoutArgs {
     }
 }
 
-fn parse_positive_secs(raw: &str) -> Result<f64, String> {
-    match raw.trim().parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 3600.0 => Ok(secs),
-        _ => Err(format!(
-            "expected a number of seconds above 0 and at most 3600, not {raw:?}"
-        )),
-    }
-}
-
 /// Where posts come from: X API v2 recent search.
 #[derive(Debug, Clone, Args)]
 pub struct XArgs {
-    /// Bearer token of an X app (required to scrape).
-    #[arg(long, env = "X_BEARER_TOKEN", hide_env_values = true)]
-    pub x_bearer_token: Option<Secret>,
-    /// Base URL of X API v2 (a local `pulse-xapi` double: `http://127.0.0.1:8002/2`).
-    #[arg(long, env = "X_API_BASE", default_value = DEFAULT_X_API_BASE)]
-    pub x_api_base: String,
+    /// Where X is and the app's token.
+    #[command(flatten)]
+    pub api: XApiArgs,
     /// Keywords to search for, comma-separated; a keyword with spaces is searched as an exact
     /// phrase.
     #[arg(long, env = "MINER_KEYWORDS", value_delimiter = ',', default_value = DEFAULT_KEYWORDS)]
@@ -221,42 +140,15 @@ pub struct AnalysisArgs {
     /// subnet's validators use.
     #[arg(long, env = "MINER_SENTIMENT", value_enum, default_value_t = SentimentKind::Lexicon)]
     pub sentiment: SentimentKind,
-    /// Base URL of the OpenAI-compatible API (with `--sentiment llm`).
-    #[arg(long, env = "LLM_BASE", default_value = DEFAULT_LLM_BASE)]
-    pub llm_base: String,
-    /// Model name (with `--sentiment llm`).
-    #[arg(long, env = "MODEL", default_value = DEFAULT_MODEL)]
-    pub model: String,
-    /// Key of the LLM API (required with `--sentiment llm`).
-    #[arg(long, env = "API_KEY", hide_env_values = true)]
-    pub api_key: Option<Secret>,
-    /// Subnet registry file (schema of `data/subnets.json`) instead of the built-in one.
-    #[arg(long, env = "SUBNET_REGISTRY", value_name = "PATH")]
-    pub subnet_registry: Option<PathBuf>,
+    /// The engine's settings and the subnet registry.
+    #[command(flatten)]
+    pub engine: AnalyzerArgs,
 }
 
 impl AnalysisArgs {
     /// The analyser these settings describe; LLM requests are limited to `timeout` each.
     pub fn analyzer(&self, timeout: Duration) -> anyhow::Result<Analyzer> {
-        let registry = match &self.subnet_registry {
-            Some(path) => Registry::from_path(path)
-                .with_context(|| format!("loading the subnet registry {}", path.display()))?,
-            None => Registry::embedded(),
-        };
-        let engine = match self.sentiment {
-            SentimentKind::Lexicon => SentimentEngine::Lexicon(Lexicon),
-            SentimentKind::Llm => {
-                let key = self
-                    .api_key
-                    .as_ref()
-                    .filter(|key| !key.expose().is_empty())
-                    .context("--sentiment llm needs API_KEY (or --api-key)")?;
-                let mut config = LlmConfig::new(&self.llm_base, &self.model, key.expose());
-                config.timeout = timeout;
-                SentimentEngine::Llm(LlmClassifier::new(config).context("building the LLM client")?)
-            }
-        };
-        Ok(Analyzer::new(registry, engine))
+        self.engine.analyzer(self.sentiment, timeout)
     }
 }
 
@@ -297,10 +189,11 @@ pub struct MinerArgs {
     #[arg(long, env = "PULSE_MINER_SYNC_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=60))]
     pub sync_secs: u64,
-    /// Format of the per-window summaries on stdout.
+    /// Format of the per-window summaries on stdout: one line per window and a total, as
+    /// text or as JSON (`"type": "window"` or `"total"`).
     #[arg(long, env = "PULSE_MINER_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// Address to serve the summaries' counters on, as Prometheus text at `/metrics`
+    /// Address to serve the summaries' counters on, in OpenMetrics text at `/metrics`
     /// (`127.0.0.1:9101`; port 0 picks a free port, and the log says which). Unset: no
     /// listener.
     #[arg(long, env = "PULSE_MINER_METRICS_BIND", value_name = "ADDR")]
@@ -390,27 +283,17 @@ impl MinerArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    fn once(args: &[&str]) -> MinerArgs {
-        let cli = Cli::try_parse_from(["pulse-miner", "once"].iter().chain(args)).unwrap();
-        match cli.command {
-            Command::Once(args) => args,
-            other => panic!("parsed as {other:?}"),
-        }
-    }
+    use protocol::auth::AuthForm;
+    use service::cli::{assert_hidden, assert_refused, parse, parse_args};
 
     #[test]
     fn defaults_are_the_reference_values() {
-        let args = once(&[]);
+        let cli: Cli = parse(["pulse-miner", "once"]);
+        assert!(matches!(cli.command, Command::Once(_)), "{cli:?}");
+        let args: MinerArgs = parse_args(&[]);
         assert_eq!(args.api.miner_api_url, "http://127.0.0.1:8001");
-        assert_eq!(args.api.auth, AuthForm::Epistula);
-        assert_eq!(args.x.x_api_base, "https://api.twitter.com/2");
+        assert_eq!(args.api.signing.auth, AuthForm::Epistula);
+        assert_eq!(args.x.api.x_api_base, "https://api.twitter.com/2");
         assert_eq!(args.blocks_per_window, 100);
         assert_eq!(args.max_submissions_per_window, 5);
         assert_eq!(args.timeout.duration(), Duration::from_secs(30));
@@ -429,7 +312,7 @@ mod tests {
 
     #[test]
     fn lists_are_comma_separated_and_flags_use_the_reference_names() {
-        let args = once(&[
+        let args: MinerArgs = parse_args(&[
             "--keywords",
             "sn45,talisman ai",
             "--hashtags",
@@ -447,41 +330,37 @@ mod tests {
         assert_eq!(args.x.hashtags, ["#bittensor"]);
         assert_eq!(args.x.x_max_results, 10);
         assert_eq!(args.timeout.duration(), Duration::from_millis(2500));
-        assert_eq!(args.api.auth, AuthForm::XAuth);
+        assert_eq!(args.api.signing.auth, AuthForm::XAuth);
         assert_eq!(args.max_submissions_per_window, 3);
     }
 
     #[test]
     fn out_of_range_values_are_refused() {
-        for bad in [
-            &["--x-max-results", "5"][..],
-            &["--x-max-results", "101"],
-            &["--batch-http-timeout", "0"],
-            &["--sync-secs", "61"],
-            &["--blocks-per-window", "0"],
-        ] {
-            let parsed = Cli::try_parse_from(["pulse-miner", "once"].iter().chain(bad));
-            assert!(parsed.is_err(), "{bad:?} was accepted");
-        }
+        assert_refused::<Cli>(
+            &["pulse-miner", "once"],
+            &[
+                &["--x-max-results", "5"],
+                &["--x-max-results", "101"],
+                &["--batch-http-timeout", "0"],
+                &["--sync-secs", "61"],
+                &["--blocks-per-window", "0"],
+            ],
+        );
     }
 
     #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let args = once(&["--x-bearer-token", "hunter2", "--api-key", "sk-123"]);
-        let debug = format!("{args:?}");
-        assert!(
-            !debug.contains("hunter2") && !debug.contains("sk-123"),
-            "{debug}"
-        );
-        assert_eq!(args.x.x_bearer_token.unwrap().expose(), "hunter2");
+        let args: MinerArgs = parse_args(&["--x-bearer-token", "hunter2", "--api-key", "sk-123"]);
+        assert_eq!(args.x.api.bearer("").unwrap().expose(), "hunter2");
+        assert_hidden(&args, &["hunter2", "sk-123"]);
     }
 
     #[test]
     fn the_llm_engine_needs_a_key() {
-        let args = once(&["--sentiment", "llm"]);
+        let args: MinerArgs = parse_args(&["--sentiment", "llm"]);
         let err = args.analysis.analyzer(Duration::from_secs(1)).unwrap_err();
         assert!(err.to_string().contains("API_KEY"), "{err}");
-        let args = once(&["--sentiment", "llm", "--api-key", "k"]);
+        let args: MinerArgs = parse_args(&["--sentiment", "llm", "--api-key", "k"]);
         let analyzer = args.analysis.analyzer(Duration::from_secs(1)).unwrap();
         assert_eq!(analyzer.sentiment_engine().kind(), "llm");
     }

@@ -1,8 +1,8 @@
 //! `pulse-miner keygen`: a new hotkey in the wallet library's unencrypted on-disk format.
 
-use client::IdentityArgs;
 use protocol::Hotkey;
 use protocol::wallet;
+use service::cli::IdentityArgs;
 
 /// Writes a new random hotkey at the file `identity` names (never over an existing one) and
 /// returns it.

@@ -8,8 +8,8 @@
 //! what a retry can fix, and reads its quota from the server.
 //!
 //! # Layout
-//! - [`app`]: the program: env file, command line, logging, runtime, one function per
-//!   subcommand (`main.rs` only calls [`app::main`]).
+//! - [`app`]: the program: one function per subcommand, behind `service::main` (which
+//!   `main.rs` calls with [`config::Cli`]).
 //! - [`config`]: the command line ([`config::Cli`]): subcommands, flags and environment
 //!   variables.
 //! - [`mining`]: [`mining::Miner`], the window loop behind `run` and `once`.
@@ -20,13 +20,11 @@
 //!   and what each reply means.
 //! - [`seen`]: [`seen::SeenSet`], the posts already submitted, persisted per hotkey.
 //! - [`report`]: the per-window summary and the totals.
-//! - [`metrics`]: the summaries' counters in Prometheus format, and the `--metrics-bind`
+//! - [`metrics`]: the summaries' counters, served at `/metrics` by the `--metrics-bind`
 //!   listener.
 //! - [`analyze`]: `pulse-miner analyze`, the miner's decisions for posts on stdin.
 //! - [`sign`]: `pulse-miner sign-request`, signature headers and curl commands.
 //! - [`keygen`]: `pulse-miner keygen`, a new hotkey file.
-//! - [`retry`]: [`retry::Backoff`], attempts and waits.
-//! - [`shutdown`]: Ctrl-C / SIGTERM handling.
 
 #![warn(missing_docs)]
 
@@ -38,10 +36,8 @@ pub mod metrics;
 pub mod mining;
 pub mod post;
 pub mod report;
-pub mod retry;
 pub mod scrape;
 pub mod seen;
 pub mod select;
-pub mod shutdown;
 pub mod sign;
 pub mod submit;

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    miner::app::main(std::env::args_os().collect())
+    service::main::<miner::config::Cli>()
 }

@@ -22,19 +22,20 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use analyzer::Analyzer;
 use client::{ApiClient, CallError};
 use protocol::api::StatusResponse;
+use retry::Policy;
+use service::shutdown::sleep;
+use service::{CancellationToken, unix_now};
 
 use crate::metrics::Metrics;
 use crate::report::{RejectReason, StopReason, Totals, WindowReport};
-use crate::retry::Backoff;
 use crate::scrape::{XClient, XError};
 use crate::seen::{SeenEntry, SeenOutcome, SeenSet};
 use crate::select::{self, Candidate, SkipReason};
-use crate::shutdown::Shutdown;
 use crate::submit::{SubmitOutcome, Submitter};
 
 /// The miner's own limits.
@@ -49,8 +50,8 @@ pub struct Limits {
     pub max_pages: u32,
     /// Longest wait between block syncs.
     pub sync_interval: Duration,
-    /// Waits between `/v2/status` attempts when `once` starts.
-    pub status_backoff: Backoff,
+    /// Attempts at `/v2/status` when `once` starts.
+    pub status_backoff: Policy,
 }
 
 /// The server's status and when it was read.
@@ -79,13 +80,6 @@ impl Synced {
     pub fn window_deadline(&self) -> i64 {
         unix_now() + (self.until_next_window().as_secs() as i64).max(1)
     }
-}
-
-/// Current Unix time in seconds.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Everything a window's work needs.
@@ -138,6 +132,12 @@ impl Miner {
     /// Reads the server's block, window and this hotkey's quota.
     pub async fn sync(&mut self) -> Result<Synced, CallError> {
         let status = self.status_api.status().await?;
+        Ok(self.synced(status))
+    }
+
+    /// Records a status reply: the window gauge, and a warning when the server's window
+    /// size is not the configured one.
+    fn synced(&mut self, status: StatusResponse) -> Synced {
         self.metrics
             .current_window
             .set(i64::try_from(status.window.current_window).unwrap_or(i64::MAX));
@@ -150,30 +150,29 @@ impl Miner {
                 "the server counts a different number of blocks per window than BLOCKS_PER_WINDOW; following the server"
             );
         }
-        Ok(Synced {
+        Synced {
             status,
             at: Instant::now(),
-        })
+        }
     }
 
-    /// [`Miner::sync`], retrying network errors and 5xx with the status backoff.
-    pub async fn sync_retrying(&mut self, shutdown: &Shutdown) -> anyhow::Result<Synced> {
-        let mut failed = 0;
-        loop {
-            match self.sync().await {
-                Ok(synced) => return Ok(synced),
-                Err(error) if error.is_transient() => {
-                    failed += 1;
-                    let Some(wait) = self.limits.status_backoff.wait_after(failed) else {
-                        return Err(describe_status_error(error));
-                    };
-                    tracing::warn!(%error, retry_in = ?wait, "cannot read the server's status; retrying");
-                    if !shutdown.sleep(wait).await {
-                        anyhow::bail!("interrupted by shutdown");
-                    }
-                }
-                Err(error) => return Err(describe_status_error(error)),
-            }
+    /// [`Miner::sync`], retrying network errors and 5xx with the status policy.
+    pub async fn sync_retrying(&mut self, shutdown: &CancellationToken) -> anyhow::Result<Synced> {
+        let api = &self.status_api;
+        let status = self
+            .limits
+            .status_backoff
+            .run(
+                "reading the server's status",
+                shutdown,
+                CallError::failure,
+                || api.status(),
+            )
+            .await;
+        match status {
+            Ok(status) => Ok(self.synced(status)),
+            Err(gave_up) if gave_up.cancelled => anyhow::bail!("interrupted by shutdown"),
+            Err(gave_up) => Err(describe_status_error(gave_up.error)),
         }
     }
 
@@ -183,7 +182,7 @@ impl Miner {
         &mut self,
         synced: &Synced,
         report: &mut WindowReport,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) {
         report.stopped = None;
         let status = &synced.status;
@@ -208,7 +207,7 @@ impl Miner {
         let mut pages = 0;
         let mut accepted = 0;
         while accepted < quota {
-            if shutdown.is_triggered() {
+            if shutdown.is_cancelled() {
                 report.stopped = Some(StopReason::Shutdown);
                 break;
             }
@@ -259,12 +258,12 @@ impl Miner {
         &mut self,
         next_token: Option<&str>,
         deadline: i64,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
         report: &mut WindowReport,
     ) -> Result<(Vec<Candidate>, Option<String>), StopReason> {
         let page = tokio::select! {
             page = self.x.search(next_token, deadline, shutdown) => page,
-            () = shutdown.triggered() => Err(XError::Interrupted),
+            () = shutdown.cancelled() => Err(XError::Interrupted),
         };
         let page = page.map_err(|error| match error {
             XError::Interrupted => StopReason::Shutdown,
@@ -308,7 +307,7 @@ impl Miner {
         candidate: Candidate,
         hotkey: &str,
         report: &mut WindowReport,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> Step {
         let post = candidate.post;
         let analysis = match self.analyzer.analyze(&post.input(), unix_now()).await {
@@ -448,7 +447,7 @@ impl Miner {
     }
 
     /// One window's work, then return its report (`pulse-miner once`).
-    pub async fn once(&mut self, shutdown: &Shutdown) -> anyhow::Result<WindowReport> {
+    pub async fn once(&mut self, shutdown: &CancellationToken) -> anyhow::Result<WindowReport> {
         let synced = self.sync_retrying(shutdown).await?;
         let mut report = WindowReport::new(&synced.status.window);
         self.work_window(&synced, &mut report, shutdown).await;
@@ -460,7 +459,7 @@ impl Miner {
     /// its work is over and returns the totals.
     pub async fn run(
         &mut self,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
         mut on_report: impl FnMut(&WindowReport),
     ) -> Totals {
         let mut totals = Totals::default();
@@ -473,12 +472,12 @@ impl Miner {
         let interval = self.limits.sync_interval;
         let mut finished: Option<u64> = None;
         let mut pending: Option<WindowReport> = None;
-        while !shutdown.is_triggered() {
+        while !shutdown.is_cancelled() {
             let synced = match self.sync().await {
                 Ok(synced) => synced,
                 Err(error) => {
                     tracing::warn!(error = %describe_status_error(error), retry_in = ?interval, "cannot read the server's status");
-                    if !shutdown.sleep(interval).await {
+                    if !sleep(shutdown, interval).await {
                         break;
                     }
                     continue;
@@ -490,7 +489,7 @@ impl Miner {
             }
             if finished.is_some_and(|done| done >= window) {
                 let wait = interval.min(synced.until_next_window() + Duration::from_secs(1));
-                if !shutdown.sleep(wait).await {
+                if !sleep(shutdown, wait).await {
                     break;
                 }
                 continue;
@@ -500,10 +499,10 @@ impl Miner {
                 .unwrap_or_else(|| WindowReport::new(&synced.status.window));
             self.work_window(&synced, &mut report, shutdown).await;
             match &report.stopped {
-                Some(stop) if stop.retry_in_window() && !shutdown.is_triggered() => {
+                Some(stop) if stop.retry_in_window() && !shutdown.is_cancelled() => {
                     tracing::warn!(window, retry_in = ?interval, "{}; trying the window again", stop.describe());
                     pending = Some(report);
-                    if !shutdown.sleep(interval).await {
+                    if !sleep(shutdown, interval).await {
                         break;
                     }
                 }

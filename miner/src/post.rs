@@ -3,7 +3,7 @@
 use analyzer::{Analysis, PostInput};
 use protocol::api::SubmitRequest;
 
-/// One post with the figures the miner scores and submits (BRIEF A7's mapping).
+/// One post with the figures the miner scores and submits (docs/protocol.md#post-fields).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScrapedPost {
     /// X's id (decimal digits); empty when an `analyze` input gives none.

@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::config::OutputFormat;
 use crate::select::SkipReason;
+use service::cli::OutputFormat;
 
 /// Why the server refused a post for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

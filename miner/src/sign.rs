@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::Context;
-use client::AuthForm;
 use protocol::Hotkey;
-use protocol::auth;
+use protocol::auth::{self, AuthForm};
 use serde_json::{Map, Value};
 
 use crate::config::SignFormat;

@@ -2,9 +2,10 @@
 //! meaning of every reply for the miner ([`SubmitOutcome`]).
 //!
 //! - Each attempt has 10 s ([`SUBMIT_TIMEOUT`]) and is signed afresh (a new Epistula uuid).
-//! - Network errors and 5xx are tried 3 times in all, waiting 3 s and 6 s between
-//!   ([`Backoff::reference`]; tests inject shorter waits). A retry of a post the server did
-//!   store before the reply was lost comes back `duplicate`, which is success.
+//! - Network errors and 5xx are tried 3 times in all, waiting 3 s and 6 s between, or as
+//!   long as the server's `Retry-After` asks ([`Policy::reference`]; tests inject shorter
+//!   waits). A retry of a post the server did store before the reply was lost comes back
+//!   `duplicate`, which is success.
 //! - `new` and `duplicate` are success; a duplicate used no quota.
 //! - 409 and 422 (and 413) are permanent: the post is never sent again.
 //! - 429 ends the window's submissions; 401 and 403 end them too, with the server's reason,
@@ -17,12 +18,13 @@ use client::{ApiClient, CallError};
 use protocol::WindowInfo;
 use protocol::api::{ConflictDetail, FieldError, SubmitReceipt, SubmitRequest, SubmitStatus};
 use reqwest::StatusCode;
+use retry::Policy;
+use service::CancellationToken;
+use tracing::Instrument;
 
 use crate::metrics::Metrics;
-use crate::retry::Backoff;
-use crate::shutdown::Shutdown;
 
-/// Time limit of one submission attempt (BRIEF A7).
+/// Time limit of one submission attempt (docs/protocol.md#submission-retries).
 pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What became of one submission.
@@ -105,17 +107,17 @@ impl SubmitOutcome {
 #[derive(Debug, Clone)]
 pub struct Submitter {
     api: ApiClient,
-    backoff: Backoff,
+    policy: Policy,
     metrics: Arc<Metrics>,
 }
 
 impl Submitter {
     /// Submits with `api` (whose timeout should be [`SUBMIT_TIMEOUT`]), retrying with
-    /// `backoff`.
-    pub fn new(api: ApiClient, backoff: Backoff) -> Self {
+    /// `policy`.
+    pub fn new(api: ApiClient, policy: Policy) -> Self {
         Self {
             api,
-            backoff,
+            policy,
             metrics: Arc::new(Metrics::new()),
         }
     }
@@ -133,38 +135,35 @@ impl Submitter {
 
     /// Submits `post`; waits between attempts give way to `shutdown`, the request in flight
     /// does not.
-    pub async fn submit(&self, post: &SubmitRequest, shutdown: &Shutdown) -> SubmitOutcome {
-        let mut failed = 0;
-        loop {
+    pub async fn submit(
+        &self,
+        post: &SubmitRequest,
+        shutdown: &CancellationToken,
+    ) -> SubmitOutcome {
+        let attempt = || async move {
             self.metrics.submit_attempts.inc();
-            let error = match self.api.submit(post).await {
-                Ok(receipt) => {
-                    return match receipt.status {
-                        SubmitStatus::New => SubmitOutcome::Accepted(Box::new(receipt)),
-                        SubmitStatus::Duplicate => SubmitOutcome::Duplicate(Box::new(receipt)),
-                    };
-                }
-                Err(error) if error.is_transient() => error,
-                Err(error) => return classify(error),
-            };
-            self.metrics.submit_errors.inc();
-            failed += 1;
-            let Some(wait) = self.backoff.wait_after(failed) else {
-                return SubmitOutcome::Unavailable {
-                    error: error.to_string(),
-                    attempts: failed,
-                };
-            };
-            tracing::warn!(
-                post.id = %post.post_id,
-                attempt = failed,
-                retry_in = ?wait,
-                %error,
-                "submission failed; retrying"
-            );
-            if !shutdown.sleep(wait).await {
-                return SubmitOutcome::Interrupted;
+            let result = self.api.submit(post).await;
+            if result.as_ref().is_err_and(CallError::is_transient) {
+                self.metrics.submit_errors.inc();
             }
+            result
+        };
+        let result = self
+            .policy
+            .run("submission", shutdown, CallError::failure, attempt)
+            .instrument(tracing::info_span!("submit", post.id = %post.post_id))
+            .await;
+        match result {
+            Ok(receipt) => match receipt.status {
+                SubmitStatus::New => SubmitOutcome::Accepted(Box::new(receipt)),
+                SubmitStatus::Duplicate => SubmitOutcome::Duplicate(Box::new(receipt)),
+            },
+            Err(gave_up) if gave_up.cancelled => SubmitOutcome::Interrupted,
+            Err(gave_up) if gave_up.error.is_transient() => SubmitOutcome::Unavailable {
+                error: gave_up.error.to_string(),
+                attempts: gave_up.attempts as usize,
+            },
+            Err(gave_up) => classify(gave_up.error),
         }
     }
 }

@@ -50,22 +50,48 @@ pub mod header {
     pub const EPISTULA_REQUEST_SIGNATURE: &str = "epistula-request-signature";
 }
 
-/// Which header form authenticated a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    /// The reference `X-Auth-*` headers.
-    XAuth,
-    /// Epistula v2.
+/// The two header forms a request is signed with: what clients choose and what the server
+/// found on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthForm {
+    /// Epistula v2: binds the body, each request accepted once (Pulse's default).
     Epistula,
+    /// The reference `X-Auth-*` headers, for compatibility.
+    XAuth,
 }
 
-impl Scheme {
-    /// Stable lowercase name, for logs and metrics.
+impl AuthForm {
+    /// Both forms.
+    pub const ALL: [AuthForm; 2] = [AuthForm::Epistula, AuthForm::XAuth];
+
+    /// Stable lowercase name, for settings (`PULSE_AUTH`), logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
-            Scheme::XAuth => "x-auth",
-            Scheme::Epistula => "epistula",
+            AuthForm::XAuth => "x-auth",
+            AuthForm::Epistula => "epistula",
         }
+    }
+}
+
+impl std::fmt::Display for AuthForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not an [`AuthForm`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown signature form {0:?} (expected epistula or x-auth)")]
+pub struct UnknownAuthForm(pub String);
+
+impl std::str::FromStr for AuthForm {
+    type Err = UnknownAuthForm;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|form| form.as_str() == name)
+            .ok_or_else(|| UnknownAuthForm(name.to_owned()))
     }
 }
 
@@ -98,7 +124,7 @@ pub struct Verified {
     /// Signer's public key.
     pub public_key: [u8; 32],
     /// The header form used.
-    pub scheme: Scheme,
+    pub form: AuthForm,
     /// Signing instant in Unix milliseconds.
     pub signed_at_ms: u64,
     /// The Epistula request uuid (which the server must accept only once).
@@ -351,7 +377,7 @@ fn verify_x_auth(
     Ok(Verified {
         hotkey: address.to_string(),
         public_key,
-        scheme: Scheme::XAuth,
+        form: AuthForm::XAuth,
         signed_at_ms,
         epistula_uuid: None,
     })
@@ -434,7 +460,7 @@ fn verify_epistula(
     Ok(Verified {
         hotkey: signed_by.to_string(),
         public_key,
-        scheme: Scheme::Epistula,
+        form: AuthForm::Epistula,
         signed_at_ms,
         epistula_uuid: Some(uuid),
     })
@@ -548,7 +574,7 @@ pub fn check_verify_invariants(data: &[u8]) {
         Ok(Some(verified)) => {
             assert!(ss58::decode(&verified.hotkey).is_ok());
             let epistula = headers.contains_key(header::EPISTULA_VERSION);
-            assert_eq!(verified.scheme == Scheme::Epistula, epistula);
+            assert_eq!(verified.form == AuthForm::Epistula, epistula);
             assert_eq!(verified.epistula_uuid.is_some(), epistula);
         }
         Ok(None) => assert!(!NAMES[..10].iter().any(|n| headers.contains_key(*n))),
@@ -576,7 +602,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(verified.hotkey, key().ss58());
-        assert_eq!(verified.scheme, Scheme::XAuth);
+        assert_eq!(verified.form, AuthForm::XAuth);
         assert_eq!(verified.signed_at_ms, 1_764_120_123_000);
         assert_eq!(verified.epistula_uuid, None);
     }
@@ -841,7 +867,7 @@ mod tests {
         let verified = verify_request(&headers, b"{\"a\":1}", &AuthPolicy::default(), now)
             .unwrap()
             .unwrap();
-        assert_eq!(verified.scheme, Scheme::Epistula);
+        assert_eq!(verified.form, AuthForm::Epistula);
         assert!(verified.epistula_uuid.is_some());
         assert_eq!(
             verify_request(&headers, b"{\"a\":2}", &AuthPolicy::default(), now),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
-use protocol::auth::{self, AuthError, AuthPolicy, Scheme, header};
+use protocol::auth::{self, AuthError, AuthForm, AuthPolicy, header};
 use protocol::{Hotkey, keys, ss58, wallet};
 use serde_json::Value;
 
@@ -136,7 +136,7 @@ fn x_auth_vectors_authenticate_as_the_server_sees_them() {
         if sig["valid"].as_bool().unwrap() {
             let verified = result.unwrap().unwrap();
             assert_eq!(verified.hotkey, str_of(sig, "ss58_address"));
-            assert_eq!(verified.scheme, Scheme::XAuth);
+            assert_eq!(verified.form, AuthForm::XAuth);
         } else {
             // A changed message no longer matches its timestamp header; the rest fail the
             // signature check.
@@ -237,7 +237,7 @@ fn epistula_vectors_authenticate_exactly_when_valid() {
         let result = auth::verify_request(&headers, &body_sent, &policy, now);
         if sig["valid"].as_bool().unwrap() {
             let verified = result.unwrap().unwrap();
-            assert_eq!(verified.scheme, Scheme::Epistula);
+            assert_eq!(verified.form, AuthForm::Epistula);
             assert_eq!(verified.epistula_uuid.unwrap().to_string(), uuid);
         } else {
             assert_eq!(

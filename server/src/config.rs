@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use protocol::auth::{self, AuthPolicy};
 use protocol::window;
+use service::cli::{LogArgs, number_in, probability};
 
 /// `pulse-server`: the Pulse coordination API.
 #[derive(Debug, Parser)]
@@ -24,9 +25,9 @@ pub struct Cli {
     /// How the server behaves.
     #[command(flatten)]
     pub serve: ServeArgs,
-    /// Log format: human-readable text or one JSON object per line.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
-    pub log_format: LogFormat,
+    /// `--log-format`.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// Subcommands.
@@ -119,15 +120,6 @@ pub enum BlockSourceKind {
     Subtensor,
 }
 
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
 /// Database settings.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -156,7 +148,7 @@ pub struct DatabaseArgs {
     /// Longest a request waits for a database connection before it is answered 503, in
     /// seconds.
     #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 3.0, global = true,
-          value_parser = parse_block_time)]
+          value_parser = number_in("a number of seconds", MIN_SECS..))]
     pub database_acquire_timeout_secs: f64,
 }
 
@@ -181,7 +173,7 @@ pub struct ServeArgs {
     pub max_submission_rate: u32,
     /// Probability that a new post is selected for validation, in [0, 1].
     #[arg(long, env = "VALIDATION_PROBABILITY", default_value_t = 0.2, global = true,
-          value_parser = parse_probability)]
+          value_parser = probability)]
     pub validation_probability: f64,
     /// Prefix of the signed X-Auth message (`<prefix>:<unix seconds>`).
     #[arg(long, env = "AUTH_MESSAGE_PREFIX", default_value = auth::DEFAULT_MESSAGE_PREFIX, global = true)]
@@ -197,7 +189,7 @@ pub struct ServeArgs {
     pub block_source: BlockSourceKind,
     /// Seconds per block (the clock source's pace; the subtensor source's refresh interval).
     #[arg(long, env = "BLOCK_TIME_SECS", default_value_t = window::DEFAULT_BLOCK_TIME_SECS,
-          global = true, value_parser = parse_block_time)]
+          global = true, value_parser = number_in("a number of seconds", MIN_SECS..))]
     pub block_time_secs: f64,
     /// Unix time of block 0 for the clock source. The default, 2023-03-20T00:00:00Z, is
     /// about when the Bittensor mainnet (finney) started, so clock blocks are near the
@@ -227,7 +219,7 @@ pub struct ServeArgs {
     /// Factor a miner's window score is multiplied by when any of its posts failed
     /// validation in that window (the reference documents 0.1).
     #[arg(long, env = "FAILED_VALIDATION_FACTOR", default_value_t = 0.1, global = true,
-          value_parser = parse_probability)]
+          value_parser = probability)]
     pub failed_validation_factor: f64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PULSE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, global = true)]
@@ -257,17 +249,6 @@ pub const DEFAULT_GENESIS_UNIX: i64 = 1_679_270_400;
 /// surrogate pair (Python's `json.dumps` escapes non-ASCII by default).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 512 * 1024;
 
-fn parse_probability(raw: &str) -> Result<f64, String> {
-    let p: f64 = raw
-        .parse()
-        .map_err(|_| format!("{raw:?} is not a number"))?;
-    if (0.0..=1.0).contains(&p) {
-        Ok(p)
-    } else {
-        Err(format!("{p} is not a probability in [0, 1]"))
-    }
-}
-
 fn parse_ss58(raw: &str) -> Result<String, String> {
     let hotkey = raw.trim();
     protocol::ss58::decode(hotkey)
@@ -275,16 +256,8 @@ fn parse_ss58(raw: &str) -> Result<String, String> {
     Ok(hotkey.to_string())
 }
 
-fn parse_block_time(raw: &str) -> Result<f64, String> {
-    let secs: f64 = raw
-        .parse()
-        .map_err(|_| format!("{raw:?} is not a number"))?;
-    if secs.is_finite() && secs >= 0.001 {
-        Ok(secs)
-    } else {
-        Err(format!("{secs} must be a number of seconds >= 0.001"))
-    }
-}
+/// The shortest block time and database wait, in seconds: a millisecond.
+pub const MIN_SECS: f64 = 0.001;
 
 /// The settings request handlers read, derived from [`ServeArgs`].
 #[derive(Debug, Clone)]
@@ -364,16 +337,11 @@ impl From<&ServeArgs> for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    use service::cli::parse;
 
     #[test]
     fn defaults_match_the_reference_system() {
-        let cli = Cli::try_parse_from(["pulse-server"]).unwrap();
+        let cli: Cli = parse(["pulse-server"]);
         let settings = Settings::from(&cli.serve);
         assert_eq!(cli.serve.bind.to_string(), "0.0.0.0:8001");
         assert_eq!(settings.blocks_per_window, 100);

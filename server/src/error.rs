@@ -1,6 +1,6 @@
 //! The one error type of the API and how each variant looks on the wire.
 //!
-//! Every error body has a `detail` (BRIEF A4); replies of `/v2/submit` also carry the
+//! Every error body has a `detail` (docs/protocol.md#errors); replies of `/v2/submit` also carry the
 //! window fields at the top level, so a client can stay in step whatever the outcome.
 //! Server faults are logged once here with their cause chain and answered with an opaque
 //! body. Every error has a stable [`ApiError::code`], recorded as the request's `outcome`

@@ -1,4 +1,4 @@
-//! Prometheus metrics, served as text at `/metrics`.
+//! Prometheus metrics, served at `/metrics` in OpenMetrics text ([`CONTENT_TYPE`]).
 //!
 //! Counters and histograms are updated where things happen (request middleware, auth,
 //! submissions, leases, verdicts); gauges that describe shared state (queue depth, the
@@ -13,6 +13,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+pub use service::metrics::CONTENT_TYPE;
 
 /// Method, route template and status of a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -109,9 +111,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric under the `pulse` prefix.
+    /// Registers every metric under the `pulse` prefix, with `pulse_server_build_info`.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("pulse");
+        service::metrics::register_build_info(
+            &mut registry,
+            "server_build_info",
+            env!("CARGO_PKG_VERSION"),
+        );
         let metrics = Self {
             requests: Family::default(),
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
@@ -262,12 +269,9 @@ impl Metrics {
             .inc();
     }
 
-    /// The registry in Prometheus text format.
+    /// The registry in OpenMetrics text.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
-        out
+        service::metrics::encode(&self.registry)
     }
 }
 
@@ -290,6 +294,7 @@ mod tests {
             r#"pulse_auth_failures_total{reason="stale"} 1"#,
             r#"pulse_validation_verdicts_total{outcome="fail",code="text_mismatch"} 1"#,
             "# TYPE pulse_validation_queue_depth gauge",
+            "# TYPE pulse_server_build_info gauge",
         ] {
             assert!(text.contains(needle), "missing {needle} in\n{text}");
         }

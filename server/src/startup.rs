@@ -1,8 +1,12 @@
-//! From settings to a running server, and the admin subcommands.
+//! From settings to a running server, and the admin subcommands. `service::main` starts
+//! the process (parsing, logging, runtime, the error line) and calls [`run`].
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use service::Program;
+use service::shutdown::{OnSignal, on_signal};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
@@ -12,6 +16,16 @@ use crate::config::{
 };
 use crate::embedded::EmbeddedPostgres;
 use crate::{AppState, db, openapi, serve};
+
+/// `pulse-server` through `service::main`; sqlx logs only its warnings unless `RUST_LOG`
+/// says otherwise.
+impl Program for Cli {
+    const LOG_FILTER: &'static str = "info,sqlx=warn";
+
+    async fn run(self) -> anyhow::Result<ExitCode> {
+        run(self).await.map(|()| ExitCode::SUCCESS)
+    }
+}
 
 /// Runs what the command line asks for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -137,36 +151,16 @@ async fn serve_forever(
         "pulse-server listening on http://{address} (API docs at http://{address}/docs)"
     );
     let state = AppState::new(pool, settings, blocks).with_submit_connections(submit_connections);
-    serve(listener, state, shutdown_signal())
+    // A second signal is ignored: draining is short, and the embedded PostgreSQL must stop.
+    let shutdown = on_signal(OnSignal {
+        first: "shutting down: finishing requests in flight",
+        second: None,
+    });
+    serve(listener, state, shutdown.cancelled_owned())
         .await
         .context("server failed")?;
     tracing::info!("pulse-server stopped");
     Ok(())
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 async fn hotkeys(pool: PgPool, action: &HotkeysCommand) -> anyhow::Result<()> {

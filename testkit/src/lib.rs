@@ -6,6 +6,7 @@
 //! - [`ServerProcess`]: the real `pulse-server` binary as a child process.
 //! - [`Signer`]: a hotkey that signs requests in either header form.
 //! - [`sample_submission`]: a valid submission body.
+//! - [`metrics`]: reading a process's `/metrics`: where it listens, the reply, a series.
 //!
 //! Tests need a PostgreSQL server: `PULSE_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) names a database of a user that may
@@ -13,11 +14,13 @@
 
 #![warn(missing_docs)]
 
+pub mod metrics;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use protocol::Hotkey;
@@ -40,12 +43,7 @@ pub fn admin_url() -> String {
 }
 
 /// Current Unix time in seconds.
-pub fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs() as i64
-}
+pub use service::unix_now as now_unix;
 
 /// A database of its own for one test: created and migrated on [`TestDb::new`], dropped
 /// when the value is dropped.
@@ -279,28 +277,27 @@ impl ServerProcess {
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited cleanly.
-    pub async fn terminate(mut self) -> anyhow::Result<bool> {
-        if let Some(pid) = self.child.id() {
-            Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .await?;
-        }
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .context("pulse-server did not exit within 30 s of SIGTERM")??;
-        Ok(status.success())
+    pub async fn terminate(self) -> anyhow::Result<bool> {
+        Ok(terminate(self.child).await?.success())
     }
 }
 
-/// Which header form a [`Signer`] uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthForm {
-    /// Epistula v2.
-    Epistula,
-    /// The reference X-Auth headers.
-    XAuth,
+/// Sends SIGTERM to `child` and waits for it to exit, at most 30 s.
+pub async fn terminate(mut child: Child) -> anyhow::Result<std::process::ExitStatus> {
+    if let Some(pid) = child.id() {
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await?;
+    }
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .context("the process did not exit within 30 s of SIGTERM")?
+        .context("waiting for the process")
 }
+
+/// Which header form a [`Signer`] uses.
+pub use protocol::auth::AuthForm;
 
 /// A hotkey that signs requests.
 #[derive(Debug, Clone)]

@@ -1,73 +1,28 @@
-//! From the command line to a finished command: the env file, parsing, logging, the
-//! runtime, and one function per subcommand.
+//! From the parsed command line to a finished command: one function per subcommand.
+//! `service::main` does the rest (env file, parsing, logging, runtime, the error line).
 
-use std::ffi::OsString;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 use client::ApiClient;
-use tracing_subscriber::EnvFilter;
+use service::Program;
+use service::shutdown::{OnSignal, on_signal};
 
-use crate::config::{Cli, Command, LogFormat, ValidatorArgs};
+use crate::config::{Cli, Command, ValidatorArgs};
 use crate::lookup::XClient;
 use crate::outbox::Outbox;
 use crate::report::Reporter;
-use crate::shutdown;
 use crate::validating::{Settings, Validator};
 use crate::weights::{Burn, FileWeightSetter, Metagraph, StateFile};
 
-/// The whole program: `args` are the process's arguments, program name first.
-///
-/// The env file is loaded before anything else, while the process is still single-threaded:
-/// it sets environment variables, which clap then reads like any others.
-pub fn main(args: Vec<OsString>) -> ExitCode {
-    if let Err(error) = client::env_file::load_from_args(&args) {
-        eprintln!("pulse-validator: {error:#}");
-        return ExitCode::from(2);
-    }
-    let cli = Cli::parse_from(args);
-    init_tracing(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("pulse-validator: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+/// `pulse-validator` through `service::main`: `run` and `once` validate, `config` prints.
+impl Program for Cli {
+    async fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Run(args) => validate(&args, false).await,
+            Command::Once(args) => validate(&args, true).await,
+            Command::Config(args) => show_config(&args),
         }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(error) => {
-            // One line on stderr, whatever the log format: the cause chain says what to do.
-            eprintln!("pulse-validator: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colours only for a person at a terminal: logs captured to files stay plain text.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-/// Runs the parsed command.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Run(args) => validate(&args, false).await,
-        Command::Once(args) => validate(&args, true).await,
-        Command::Config(args) => show_config(&args),
     }
 }
 
@@ -75,14 +30,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<FileWeightSetter>> {
     let hotkey = args.identity.load().context("loading the hotkey")?;
     let timeout = args.http_timeout();
-    let api = ApiClient::new(&args.api_url, hotkey.clone(), args.auth, timeout)?
-        .with_message_prefix(&args.auth_message_prefix);
-    let bearer = args
-        .x_bearer_token
-        .clone()
-        .filter(|token| !token.expose().is_empty())
-        .context("X_BEARER_TOKEN (or --x-bearer-token) is required to re-fetch posts from X")?;
-    let x = XClient::new(&args.x_api_base, bearer, timeout, args.backoff())?;
+    let api = ApiClient::new(&args.api_url, hotkey.clone(), args.signing.auth, timeout)?
+        .with_message_prefix(&args.signing.auth_message_prefix);
+    let bearer = args.x.bearer("to re-fetch posts from X")?;
+    let x = XClient::new(&args.x.x_api_base, bearer, timeout, args.backoff())?;
     let analyzer = args.analyzer(timeout)?;
     let state_dir = args.hotkey_state_dir(hotkey.ss58());
     let outbox = Outbox::open(&state_dir)?;
@@ -106,8 +57,8 @@ pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<FileWei
     tracing::info!(
         hotkey = hotkey.ss58(),
         api = %args.api_url,
-        auth = ?args.auth,
-        x_api = %args.x_api_base,
+        auth = %args.signing.auth,
+        x_api = %args.x.x_api_base,
         sentiment = analyzer.sentiment_engine().kind(),
         state = %state_dir.display(),
         pending_verdicts = outbox.len().unwrap_or(0),
@@ -130,10 +81,13 @@ pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<FileWei
 async fn validate(args: &ValidatorArgs, once: bool) -> anyhow::Result<ExitCode> {
     let mut validator = build_validator(args)?;
     if let Some(address) = args.metrics_bind {
-        crate::metrics::spawn_listener(address, validator.metrics()).await?;
+        service::metrics::spawn_listener("pulse-validator", address, validator.metrics()).await?;
     }
-    let (trigger, shutdown) = shutdown::channel();
-    shutdown::listen_for_signals(trigger);
+    // Verdicts already written stay on disk and are sent on the next start.
+    let shutdown = on_signal(OnSignal {
+        first: "stopping after the verdicts in flight are written (press Ctrl-C again to stop now)",
+        second: Some("second signal: stopping now; pending verdicts are sent on the next start"),
+    });
     let totals = if once {
         validator.once(&shutdown).await?
     } else {

@@ -23,10 +23,10 @@ use serde_json::{Value, json};
 
 use crate::lookup::LivePost;
 
-/// Token and sentiment values differing by more than this fail (BRIEF A8: 0.05 plus 1e-9,
+/// Token and sentiment values differing by more than this fail (docs/protocol.md#tolerances: 0.05 plus 1e-9,
 /// so that a difference of exactly 0.05 passes despite floating-point error).
 pub const TOLERANCE: f64 = 0.05 + 1e-9;
-/// Token values below this are ignored on both sides (BRIEF A8).
+/// Token values below this are ignored on both sides (docs/protocol.md#tolerances).
 pub const IGNORE_TOKENS_BELOW: f64 = 0.05;
 /// How far (seconds) `date` may be from the creation time the id encodes. X derives
 /// `created_at` from the id itself, truncated to the second, so an honest `date` is exactly
@@ -130,7 +130,7 @@ impl Finding {
 }
 
 /// The most a submitted count may be when X shows `live`: `live + max(1, ceil(10% of live))`
-/// (BRIEF A8), so counts that grew a little between the miner's scrape and the check pass.
+/// (docs/protocol.md#tolerances), so counts that grew a little between the miner's scrape and the check pass.
 pub fn allowed_count(live: u64) -> u64 {
     live.saturating_add(live.div_ceil(10).max(1))
 }

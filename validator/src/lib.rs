@@ -3,7 +3,7 @@
 //!
 //! For each leased task it re-fetches the post from X (`GET /2/tweets?ids=`, 100 ids per
 //! request) and checks that it exists and that its text, author, date and counts match the
-//! submission (counts within BRIEF A8's inflation tolerance), holds the date against the
+//! submission (counts within the inflation tolerance of docs/protocol.md#tolerances), holds the date against the
 //! time the post id encodes, and re-runs the miners' analysis to compare tokens and
 //! sentiment within 0.05. The verdict is pass, fail (with a reason code, expected and found
 //! values) or inconclusive (the validator's own X fetch or analyser failed; never counted
@@ -11,8 +11,8 @@
 //! server has answered for them, so a killed validator loses none.
 //!
 //! # Layout
-//! - [`app`]: the program: env file, command line, logging, runtime, one function per
-//!   subcommand (`main.rs` only calls [`app::main`]).
+//! - [`app`]: the program: one function per subcommand, behind `service::main` (which
+//!   `main.rs` calls with [`config::Cli`]).
 //! - [`config`]: the command line ([`config::Cli`]): subcommands, flags and environment
 //!   variables.
 //! - [`validating`]: [`validating::Validator`], the loop behind `run` and `once`: lease,
@@ -25,10 +25,9 @@
 //! - [`weights`]: moving averages, normalisation, burn, the metagraph file, and the
 //!   [`weights::WeightSetter`] that publishes weights (to a file for now).
 //! - [`report`]: the verdict, pass, weight and total lines on stdout.
-//! - [`metrics`]: the summaries' counters in Prometheus format, and the `--metrics-bind`
+//! - [`metrics`]: the summaries' counters, served at `/metrics` by the `--metrics-bind`
 //!   listener.
 //! - [`durable`]: atomic, synced file writes.
-//! - [`shutdown`]: Ctrl-C / SIGTERM handling.
 
 #![warn(missing_docs)]
 
@@ -40,6 +39,5 @@ pub mod lookup;
 pub mod metrics;
 pub mod outbox;
 pub mod report;
-pub mod shutdown;
 pub mod validating;
 pub mod weights;

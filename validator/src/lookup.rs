@@ -9,9 +9,9 @@
 //!   about the post.
 //!
 //! A request that fails as a whole ([`LookupError`]) fails every id it carried. Network
-//! errors and 5xx are retried with the configured waits; a 429 is not, and after one the
-//! client asks X nothing more until `x-rate-limit-reset` (the remaining ids fail with the
-//! same rate-limit error), since every further request would only be refused.
+//! errors and 5xx are retried by the configured `retry` policy; a 429 is not, and after one
+//! the client asks X nothing more until `x-rate-limit-reset` (the remaining ids fail with
+//! the same rate-limit error), since every further request would only be refused.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use chrono::DateTime;
 use reqwest::StatusCode;
+use retry::{Failure, Policy};
 use serde::Deserialize;
 use serde_json::Value;
+use service::{CancellationToken, Secret, unix_now};
 
-use crate::config::Secret;
 use crate::metrics::Metrics;
 
 /// X's limit of ids per lookup request.
@@ -107,6 +108,28 @@ impl LookupError {
         }
     }
 
+    /// A stable name of the kind of failure, for metrics and logs: `transport`,
+    /// `rate_limited`, `status` or `unreadable`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LookupError::Transport(_) => "transport",
+            LookupError::RateLimited { .. } => "rate_limited",
+            LookupError::Status { .. } => "status",
+            LookupError::Unreadable(_) => "unreadable",
+        }
+    }
+
+    /// What this error means to the retry policy. A spent rate limit is not waited for
+    /// here: the client stops asking until the reset, and the validator leases no more
+    /// tasks until then.
+    pub fn failure(&self) -> Failure {
+        if self.is_transient() {
+            Failure::Transient { retry_after: None }
+        } else {
+            Failure::Permanent
+        }
+    }
+
     /// The HTTP status, when X answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -126,20 +149,20 @@ pub struct XClient {
     http: reqwest::Client,
     url: String,
     token: Secret,
-    backoff: Vec<Duration>,
+    policy: Policy,
     blocked_until: Option<i64>,
     metrics: Arc<Metrics>,
 }
 
 impl XClient {
     /// A client of the API at `base` (e.g. `https://api.twitter.com/2`) with an app bearer
-    /// `token`, each request limited to `timeout`, retrying network errors and 5xx after each
-    /// of `backoff`'s waits.
+    /// `token`, each request limited to `timeout`, retrying network errors and 5xx as
+    /// `policy` says.
     pub fn new(
         base: &str,
         token: Secret,
         timeout: Duration,
-        backoff: Vec<Duration>,
+        policy: Policy,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -149,7 +172,7 @@ impl XClient {
             http,
             url: format!("{}/tweets", base.trim_end_matches('/')),
             token,
-            backoff,
+            policy,
             blocked_until: None,
             metrics: Arc::new(Metrics::new()),
         })
@@ -207,19 +230,14 @@ impl XClient {
     }
 
     async fn lookup_chunk_retrying(&self, ids: &[u64]) -> Result<HashMap<u64, Found>, LookupError> {
-        let mut waits = self.backoff.iter();
-        loop {
-            match self.lookup_chunk(ids).await {
-                Err(error) if error.is_transient() => match waits.next() {
-                    Some(wait) => {
-                        tracing::warn!(%error, retry_in = ?wait, "X lookup failed; retrying");
-                        tokio::time::sleep(*wait).await;
-                    }
-                    None => return Err(error),
-                },
-                other => return other,
-            }
-        }
+        // The caller races the whole lookup against shutdown: nothing to cancel here.
+        let never = CancellationToken::new();
+        self.policy
+            .run("X lookup", &never, LookupError::failure, || {
+                self.lookup_chunk(ids)
+            })
+            .await
+            .map_err(|gave_up| gave_up.error)
     }
 
     /// One request for at most [`MAX_IDS_PER_REQUEST`] ids.
@@ -227,7 +245,7 @@ impl XClient {
         self.metrics.x_lookups.inc();
         let result = self.lookup_chunk_uncounted(ids).await;
         if let Err(error) = &result {
-            self.metrics.x_lookup_error(error);
+            self.metrics.x_lookup_error(error.code());
         }
         result
     }
@@ -252,11 +270,7 @@ impl XClient {
             .await
             .map_err(|e| LookupError::Transport(e.to_string()))?;
         let status = response.status();
-        let reset_unix = response
-            .headers()
-            .get("x-rate-limit-reset")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok());
+        let reset_unix = retry::rate_limit_reset(response.headers());
         let body = response
             .text()
             .await
@@ -272,10 +286,6 @@ impl XClient {
         }
         parse_lookup(&body, ids)
     }
-}
-
-fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// X's error bodies: `{"title", "detail", ...}` (v2) or `{"errors": [{"message"}]}` (v1).
@@ -518,5 +528,20 @@ mod tests {
             .is_transient()
         );
         assert!(!LookupError::RateLimited { reset_unix: None }.is_transient());
+    }
+
+    #[test]
+    fn each_error_names_its_kind_for_metrics_and_logs() {
+        let status = LookupError::Status {
+            status: 503,
+            detail: String::new(),
+        };
+        assert_eq!(LookupError::Transport("reset".into()).code(), "transport");
+        assert_eq!(
+            LookupError::RateLimited { reset_unix: None }.code(),
+            "rate_limited"
+        );
+        assert_eq!(status.code(), "status");
+        assert_eq!(LookupError::Unreadable("{".into()).code(), "unreadable");
     }
 }

@@ -1,7 +1,5 @@
 //! `pulse-validator`: see the `validator` library.
 
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    validator::app::main(std::env::args_os().collect())
+fn main() -> std::process::ExitCode {
+    service::main::<validator::config::Cli>()
 }

@@ -9,8 +9,8 @@ use protocol::api::VerdictOutcome;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::OutputFormat;
 use crate::weights::WeightVector;
+use service::cli::OutputFormat;
 
 /// One verdict, as printed.
 #[derive(Debug, Clone, PartialEq, Serialize)]

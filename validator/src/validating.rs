@@ -24,14 +24,15 @@ use protocol::api::{
 use protocol::post_id::parse_canonical_post_id;
 use protocol::text::normalize_content;
 use reqwest::StatusCode;
+use retry::Policy;
 use serde_json::json;
+use service::{CancellationToken, unix_now, unix_now_ms};
 
 use crate::check::{self, Finding, Judgement, codes};
 use crate::lookup::{Found, LookupResults, XClient};
 use crate::metrics::Metrics;
 use crate::outbox::{self, Outbox, PendingVerdict};
 use crate::report::{PassReport, Reporter, Totals, VerdictLine};
-use crate::shutdown::Shutdown;
 use crate::weights::{
     BestPost, Burn, Metagraph, StateFile, WeightSetter, WeightState, compute_weights,
 };
@@ -47,8 +48,8 @@ pub struct Settings {
     pub lease_batch: u32,
     /// Wait between polls of an empty queue (`run`).
     pub poll_interval: Duration,
-    /// Waits between attempts at reading the status or sending verdicts.
-    pub backoff: Vec<Duration>,
+    /// Attempts at reading the status or sending verdicts.
+    pub backoff: Policy,
     /// The metagraph file, if any.
     pub metagraph: Option<std::path::PathBuf>,
     /// The burn, if any.
@@ -84,14 +85,6 @@ pub struct Validator<S: WeightSetter> {
     reporter: Reporter,
     metrics: Arc<Metrics>,
     warned_about_window_size: bool,
-}
-
-fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-fn unix_now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// Whether `error` is worth retrying soon: a network error or 5xx from the server.
@@ -155,7 +148,7 @@ impl<S: WeightSetter> Validator<S> {
 
     /// One pass (`pulse-validator once`): send what is pending, apply closed windows, judge
     /// everything queued now, send, and return the totals (also printed).
-    pub async fn once(&mut self, shutdown: &Shutdown) -> anyhow::Result<Totals> {
+    pub async fn once(&mut self, shutdown: &CancellationToken) -> anyhow::Result<Totals> {
         let mut totals = Totals::default();
         let mut report = PassReport::default();
         let result = self.once_inner(&mut report, &mut totals, shutdown).await;
@@ -178,7 +171,7 @@ impl<S: WeightSetter> Validator<S> {
         &mut self,
         report: &mut PassReport,
         totals: &mut Totals,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
         self.resend_pending(report, shutdown).await?;
         loop {
@@ -199,7 +192,7 @@ impl<S: WeightSetter> Validator<S> {
 
     /// Validates until `shutdown` (`pulse-validator run`); returns the totals (also printed).
     /// Network errors and 5xx from the server are waited out; any other error stops it.
-    pub async fn run(&mut self, shutdown: &Shutdown) -> anyhow::Result<Totals> {
+    pub async fn run(&mut self, shutdown: &CancellationToken) -> anyhow::Result<Totals> {
         let mut totals = Totals::default();
         let mut report = PassReport::default();
         let result = self.run_inner(&mut report, &mut totals, shutdown).await;
@@ -219,12 +212,12 @@ impl<S: WeightSetter> Validator<S> {
         &mut self,
         report: &mut PassReport,
         totals: &mut Totals,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
         let mut wait = Duration::ZERO;
         let mut first = true;
         let mut announced_block = None;
-        while shutdown.sleep(wait).await {
+        while service::shutdown::sleep(shutdown, wait).await {
             let step = if first {
                 self.resend_pending(report, shutdown)
                     .await
@@ -280,7 +273,7 @@ impl<S: WeightSetter> Validator<S> {
     async fn resend_pending(
         &mut self,
         report: &mut PassReport,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
         let pending = self.outbox.len().context("reading the outbox")?;
         if pending > 0 {
@@ -296,9 +289,9 @@ impl<S: WeightSetter> Validator<S> {
         &mut self,
         report: &mut PassReport,
         totals: &mut Totals,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> anyhow::Result<Step> {
-        if shutdown.is_triggered() {
+        if shutdown.is_cancelled() {
             return Ok(Step::Stopped);
         }
         let window = self.current_window(shutdown).await?;
@@ -313,7 +306,7 @@ impl<S: WeightSetter> Validator<S> {
         }
         let batch = match self.api.lease_tasks(self.settings.lease_batch).await {
             Ok(batch) => batch,
-            // The reference treats a 404 as "nothing now" (BRIEF A6).
+            // The reference treats a 404 as "nothing now" (docs/protocol.md#leasing-validation-tasks).
             Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => return Ok(Step::Idle),
             Err(error) => return Err(error).context("leasing validation tasks"),
         };
@@ -328,34 +321,33 @@ impl<S: WeightSetter> Validator<S> {
     }
 
     /// The server's current window, retrying network errors and 5xx.
-    async fn current_window(&mut self, shutdown: &Shutdown) -> anyhow::Result<u64> {
-        let mut waits = self.settings.backoff.clone().into_iter();
-        loop {
-            match self.api.status().await {
-                Ok(status) => {
-                    self.metrics
-                        .current_window
-                        .set(i64::try_from(status.window.current_window).unwrap_or(i64::MAX));
-                    let server = status.window.blocks_per_window;
-                    if server != self.settings.blocks_per_window && !self.warned_about_window_size {
-                        self.warned_about_window_size = true;
-                        tracing::warn!(
-                            server,
-                            configured = self.settings.blocks_per_window,
-                            "the server counts a different number of blocks per window than BLOCKS_PER_WINDOW; following the server"
-                        );
-                    }
-                    return Ok(status.window.current_window);
-                }
-                Err(error) if error.is_transient() => match waits.next() {
-                    Some(wait) if shutdown.sleep(wait).await => {
-                        tracing::warn!(%error, "cannot read the server's status; retrying");
-                    }
-                    _ => return Err(error).context("reading the server's status"),
-                },
-                Err(error) => return Err(error).context("reading the server's status"),
-            }
+    async fn current_window(&mut self, shutdown: &CancellationToken) -> anyhow::Result<u64> {
+        let api = &self.api;
+        let status = self
+            .settings
+            .backoff
+            .run(
+                "reading the server's status",
+                shutdown,
+                CallError::failure,
+                || api.status(),
+            )
+            .await
+            .map_err(|gave_up| gave_up.error)
+            .context("reading the server's status")?;
+        self.metrics
+            .current_window
+            .set(i64::try_from(status.window.current_window).unwrap_or(i64::MAX));
+        let server = status.window.blocks_per_window;
+        if server != self.settings.blocks_per_window && !self.warned_about_window_size {
+            self.warned_about_window_size = true;
+            tracing::warn!(
+                server,
+                configured = self.settings.blocks_per_window,
+                "the server counts a different number of blocks per window than BLOCKS_PER_WINDOW; following the server"
+            );
         }
+        Ok(status.window.current_window)
     }
 
     /// Judges `payloads`, writing each verdict to the outbox; true when shutdown stopped it.
@@ -364,7 +356,7 @@ impl<S: WeightSetter> Validator<S> {
         payloads: &[ValidationPayload],
         window: u64,
         report: &mut PassReport,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> anyhow::Result<bool> {
         report.leased += payloads.len() as u32;
         self.metrics.leased.inc_by(payloads.len() as u64);
@@ -375,7 +367,7 @@ impl<S: WeightSetter> Validator<S> {
             .collect();
         let lookups = tokio::select! {
             lookups = self.x.lookup(&ids) => lookups,
-            () = shutdown.triggered() => {
+            () = shutdown.cancelled() => {
                 report.abandoned += payloads.len() as u32;
                 self.metrics.abandoned.inc_by(payloads.len() as u64);
                 return Ok(true);
@@ -394,7 +386,7 @@ impl<S: WeightSetter> Validator<S> {
         for (index, payload) in payloads.iter().enumerate() {
             let judgement = tokio::select! {
                 judgement = judge_payload(&self.analyzer, payload, &lookups) => judgement,
-                () = shutdown.triggered() => {
+                () = shutdown.cancelled() => {
                     report.abandoned += (payloads.len() - index) as u32;
                     self.metrics.abandoned.inc_by((payloads.len() - index) as u64);
                     break;
@@ -438,7 +430,7 @@ impl<S: WeightSetter> Validator<S> {
         if best_changed {
             self.state_file.save(&self.state)?;
         }
-        Ok(shutdown.is_triggered())
+        Ok(shutdown.is_cancelled())
     }
 
     /// Sends every pending verdict; verdicts the server answered for leave the outbox.
@@ -447,7 +439,7 @@ impl<S: WeightSetter> Validator<S> {
     pub async fn flush(
         &mut self,
         report: &mut PassReport,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
         let pending = self.outbox.pending()?;
         for chunk in pending.chunks(SEND_BATCH) {
@@ -473,20 +465,15 @@ impl<S: WeightSetter> Validator<S> {
     async fn send(
         &self,
         request: &ValidationResultRequest,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> Result<ValidationResultResponse, CallError> {
-        let mut waits = self.settings.backoff.iter();
-        loop {
-            match self.api.send_verdicts(request).await {
-                Err(error) if error.is_transient() => match waits.next() {
-                    Some(wait) if shutdown.sleep(*wait).await => {
-                        tracing::warn!(%error, retry_in = ?wait, "sending verdicts failed; retrying");
-                    }
-                    _ => return Err(error),
-                },
-                other => return other,
-            }
-        }
+        self.settings
+            .backoff
+            .run("sending verdicts", shutdown, CallError::failure, || {
+                self.api.send_verdicts(request)
+            })
+            .await
+            .map_err(|gave_up| gave_up.error)
     }
 
     /// Removes from the outbox every verdict the server answered for.

@@ -2,8 +2,8 @@
 //! the [`WeightSetter`] that publishes the result.
 //!
 //! - **Moving average** ([`update_ema`]): for each window, every miner's average becomes
-//!   `0.9 x average + 0.1 x score`, a miner absent from the window scoring 0 for it (BRIEF
-//!   A8). A new miner starts from 0. Averages that decay below [`PRUNE_BELOW`] are dropped
+//!   `0.9 x average + 0.1 x score`, a miner absent from the window scoring 0 for it
+//!   (docs/protocol.md#weights). A new miner starts from 0. Averages that decay below [`PRUNE_BELOW`] are dropped
 //!   (they could never again carry a visible weight without new scores).
 //! - **Once per window**: [`WeightState::last_window`] is persisted with the averages, and a
 //!   window at or before it is never applied again. After downtime the validator applies
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::durable;
 
-/// Weight of the newest window in the moving average (BRIEF A8).
+/// Weight of the newest window in the moving average (docs/protocol.md#weights).
 pub const EMA_ALPHA: f64 = 0.1;
 /// Averages below this are dropped.
 pub const PRUNE_BELOW: f64 = 1e-9;

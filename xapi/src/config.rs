@@ -1,14 +1,14 @@
 //! Settings: [`Config`] for the library, [`Cli`] for the `pulse-xapi` binary (every flag also
 //! an environment variable; `pulse-xapi --help` lists them with their defaults).
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+pub use service::Secret;
+use service::cli::LogArgs;
 
 /// X's app-auth limit for recent search per 15 minutes on its higher tiers.
 pub const DEFAULT_SEARCH_LIMIT: u32 = 450;
@@ -18,36 +18,6 @@ pub const DEFAULT_LOOKUP_LIMIT: u32 = 450;
 pub const DEFAULT_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Longest recent-search query X accepts from self-serve projects (enterprise: 4096).
 pub const DEFAULT_MAX_QUERY_LEN: usize = 512;
-
-/// A secret string whose `Debug` output hides it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self::new(s))
-    }
-}
 
 /// How the double behaves.
 #[derive(Debug, Clone)]
@@ -82,15 +52,6 @@ impl Config {
             max_query_len: DEFAULT_MAX_QUERY_LEN,
         }
     }
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// `pulse-xapi`: a local double of the X API v2 (recent search, post lookup) serving the
@@ -129,9 +90,9 @@ pub struct Cli {
     /// JSON file of timed changes to apply after start (see the `schedule` module docs).
     #[arg(long, env = "XAPI_SCHEDULE")]
     pub schedule: Option<PathBuf>,
-    /// Log format: human-readable text or one JSON object per line.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    /// `--log-format`.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 impl Cli {
@@ -159,16 +120,11 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
+    use service::cli::parse;
 
     #[test]
     fn defaults_match_the_documented_ones() {
-        let cli = Cli::try_parse_from(["pulse-xapi", "--bearer-token", "t"]).unwrap();
+        let cli: Cli = parse(["pulse-xapi", "--bearer-token", "t"]);
         assert_eq!(cli.bind.to_string(), "127.0.0.1:8002");
         assert_eq!(cli.dataset, PathBuf::from("data/posts.jsonl"));
         let config = cli.config().unwrap();

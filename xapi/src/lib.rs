@@ -76,8 +76,11 @@ pub mod store;
 pub mod wire;
 
 use std::future::Future;
+use std::process::ExitCode;
 
 use anyhow::Context;
+use service::Program;
+use service::shutdown::{OnSignal, on_signal};
 use tokio::net::TcpListener;
 
 pub use app::{Mutation, XApi};
@@ -132,4 +135,16 @@ pub async fn run(
         tokio::spawn(schedule::run(app.clone(), schedule));
     }
     serve(listener, app, shutdown).await.context("serving")
+}
+
+/// `pulse-xapi` through `service::main`: [`run`] until SIGINT or SIGTERM (`docker stop`).
+impl Program for Cli {
+    async fn run(self) -> anyhow::Result<ExitCode> {
+        let shutdown = on_signal(OnSignal {
+            first: "shutting down",
+            second: None,
+        });
+        run(self, shutdown.cancelled_owned()).await?;
+        Ok(ExitCode::SUCCESS)
+    }
 }

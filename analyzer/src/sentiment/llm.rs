@@ -6,15 +6,17 @@
 //! (code fences, prose around the object, a bare label), but an answer that names no class is
 //! an error, never a default.
 //!
-//! Network errors, timeouts, 5xx and 429 are retried with exponential backoff (the first wait
-//! is [`LlmConfig::initial_backoff`], doubling after each failure). `Retry-After` is not read:
-//! the waits are short and a caller whose retries run out skips the post. Other statuses (401,
-//! 400, ...) and unusable answers fail at once, as repeating the same request at temperature 0
-//! would get the same answer.
+//! Network errors, timeouts, 5xx and 429 are retried by the `retry` policy with exponential
+//! backoff (the first wait is [`LlmConfig::initial_backoff`], doubling after each failure),
+//! or as long as the endpoint's `Retry-After` asks, up to a minute (a gateway asking for more
+//! is down for longer than a post is worth waiting: the caller skips the post). Other
+//! statuses (401, 400, ...) and unusable answers fail at once, as repeating the same request
+//! at temperature 0 would get the same answer.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use retry::{CancellationToken, Policy};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -150,26 +152,17 @@ impl LlmClassifier {
 
     /// Classifies one text, retrying transient failures.
     pub async fn classify(&self, text: &str) -> Result<Sentiment, SentimentError> {
-        let attempts = self.config.max_attempts.max(1);
-        let mut backoff = self.config.initial_backoff;
-        let mut attempt = 1;
-        loop {
-            match self.attempt(text).await {
-                Ok(sentiment) => return Ok(sentiment),
-                Err(err) if err.is_transient() && attempt < attempts => {
-                    tracing::warn!(
-                        llm.url = %self.url,
-                        llm.attempt = attempt,
-                        error = %err,
-                        "LLM sentiment request failed, retrying"
-                    );
-                    tokio::time::sleep(backoff).await;
-                    backoff = backoff.saturating_mul(2);
-                    attempt += 1;
-                }
-                Err(err) => return Err(err),
-            }
-        }
+        // A post's analysis is raced against shutdown by its caller, when it matters.
+        let never = CancellationToken::new();
+        Policy::exponential(self.config.initial_backoff, self.config.max_attempts)
+            .run(
+                "LLM sentiment request",
+                &never,
+                SentimentError::failure,
+                || self.attempt(text),
+            )
+            .await
+            .map_err(|gave_up| gave_up.error)
     }
 
     /// One request and the reading of its reply.
@@ -200,12 +193,14 @@ impl LlmClassifier {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
+        let retry_after = retry::retry_after(response.headers(), SystemTime::now());
         let body = response.text().await.map_err(|e| self.transport_error(e))?;
         if !status.is_success() {
             return Err(SentimentError::Status {
                 url: self.url.clone(),
                 status: status.as_u16(),
                 body: body.chars().take(ERROR_BODY_CHARS).collect(),
+                retry_after,
             });
         }
         let reply: ChatResponse = serde_json::from_str(&body)
@@ -304,6 +299,8 @@ mod tests {
         Answer(&'static str),
         /// This status with a small JSON error body.
         Fail(u16),
+        /// This status with a `Retry-After` header of this value.
+        FailAsking(u16, &'static str),
         /// 200 with this exact body.
         Raw(&'static str),
         /// Never answer.
@@ -353,6 +350,12 @@ mod tests {
             Step::Fail(status) => (
                 StatusCode::from_u16(status).unwrap(),
                 Json(json!({"error": {"message": "scripted failure"}})),
+            )
+                .into_response(),
+            Step::FailAsking(status, retry_after) => (
+                StatusCode::from_u16(status).unwrap(),
+                [("retry-after", retry_after)],
+                Json(json!({"error": {"message": "slow down"}})),
             )
                 .into_response(),
             Step::Raw(body) => body.into_response(),
@@ -441,6 +444,34 @@ mod tests {
         let sentiment = classifier(&base, KEY).classify("release notes").await;
         assert_eq!(sentiment.unwrap(), Sentiment::Neutral);
         assert_eq!(double.request_count(), 3);
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_read_and_too_long_a_wait_ends_the_retries() {
+        let (base, double) = serve(vec![
+            Step::FailAsking(429, "0"),
+            Step::Answer(r#"{"sentiment":"bearish"}"#),
+        ])
+        .await;
+        let sentiment = classifier(&base, KEY).classify("fud").await;
+        assert_eq!(sentiment.unwrap(), Sentiment::Bearish);
+        assert_eq!(double.request_count(), 2);
+
+        // An endpoint that wants more than a minute is not waited for.
+        let (base, double) = serve(vec![Step::FailAsking(503, "120")]).await;
+        let err = classifier(&base, KEY).classify("gm").await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                SentimentError::Status {
+                    status: 503,
+                    retry_after: Some(wait),
+                    ..
+                } if wait == Duration::from_secs(120)
+            ),
+            "{err}"
+        );
+        assert_eq!(double.request_count(), 1);
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@
 //! - [`LlmClassifier`]: asks an OpenAI-compatible chat-completions API at temperature 0, as the
 //!   reference miner does.
 //!
-//! Validators compare a miner's sentiment with their own within 0.05 (BRIEF A8), so a miner and
+//! Validators compare a miner's sentiment with their own within 0.05 (docs/protocol.md#tolerances), so a miner and
 //! the validators checking it must use the same engine. A failed LLM call is an error the
 //! caller acts on (the miner skips the post, a validator reports itself unable to judge); it
 //! never turns into "neutral", which would be a confident answer nobody gave.
@@ -138,6 +138,8 @@ pub enum SentimentError {
         status: u16,
         /// The start of the response body, for the operator.
         body: String,
+        /// How long the endpoint asked to wait (`Retry-After`), if it did.
+        retry_after: Option<std::time::Duration>,
     },
     /// The reply was not a chat completion with a message.
     #[error("LLM reply is not a chat completion: {0}")]
@@ -156,6 +158,21 @@ impl SentimentError {
             SentimentError::Client(_)
             | SentimentError::MalformedReply(_)
             | SentimentError::UnrecognisedAnswer(_) => false,
+        }
+    }
+
+    /// What this error means to the retry policy: a transient failure (a 429 included, as
+    /// LLM gateways use it for short bursts) with the endpoint's `Retry-After`, or a
+    /// permanent one.
+    pub fn failure(&self) -> retry::Failure {
+        match self {
+            SentimentError::Status { retry_after, .. } if self.is_transient() => {
+                retry::Failure::Transient {
+                    retry_after: *retry_after,
+                }
+            }
+            _ if self.is_transient() => retry::Failure::Transient { retry_after: None },
+            _ => retry::Failure::Permanent,
         }
     }
 }
@@ -237,6 +254,7 @@ mod tests {
             url: "u".into(),
             status,
             body: String::new(),
+            retry_after: None,
         };
         assert!(status(500).is_transient());
         assert!(status(503).is_transient());
@@ -245,6 +263,11 @@ mod tests {
         assert!(!status(400).is_transient());
         assert!(SentimentError::Timeout { url: "u".into() }.is_transient());
         assert!(!SentimentError::UnrecognisedAnswer("maybe".into()).is_transient());
+        assert_eq!(
+            status(429).failure(),
+            retry::Failure::Transient { retry_after: None }
+        );
+        assert_eq!(status(401).failure(), retry::Failure::Permanent);
     }
 
     #[tokio::test]

@@ -1,21 +1,23 @@
 //! Scraping: X API v2 recent search ([`XClient`]).
 //!
-//! One request is BRIEF A7's: `GET {base}/tweets/search/recent` with the bearer token,
+//! One request is docs/protocol.md#x-search's: `GET {base}/tweets/search/recent` with the bearer token,
 //! `query` ([`query::build_query`]), `start_time` = now - 72 h, `max_results` (10..=100),
 //! `expansions=author_id`, `tweet.fields=created_at,public_metrics,text,lang,author_id,
 //! referenced_tweets` and `user.fields=username,name,created_at,public_metrics`. `lang` and
 //! `referenced_tweets` let the miner check the query's `lang:en` and `-is:retweet` itself.
 //!
-//! # Rate limits
-//! X answers a spent limit with 429 and `x-rate-limit-reset` (the Unix second its window
-//! ends). The client waits until then and asks again, unless the reset comes after the
-//! caller's deadline (the end of the miner's window: a later window scrapes afresh) or the
-//! shutdown signal comes first; without the header it gives up at once. A success with
-//! `x-rate-limit-remaining: 0` makes the next request wait for the reset the same way, so
-//! the client does not spend a request to learn what it was told.
+//! # Rate limits and retries
+//! Requests follow the `retry` crate's policy. X answers a spent limit with 429 and
+//! `x-rate-limit-reset` (the Unix second its window ends). The client waits until then and
+//! asks again, up to three times per search, unless the reset comes after the caller's
+//! deadline (the end of the miner's window: a later window scrapes afresh) or the shutdown
+//! signal comes first; without the header it gives up at once. A success with
+//! `x-rate-limit-remaining: 0` makes the next search wait for the reset the same way, so the
+//! client does not spend a request to learn what it was told.
 //!
-//! Network errors and 5xx are retried with the client's [`Backoff`]; 401 and 403 (a bad or
-//! unenrolled token) and other 4xx are reported at once.
+//! Network errors and 5xx are retried with the client's waits (the reference's 3 s and 6 s
+//! unless [`XClient::with_backoff`] says otherwise); 401 and 403 (a bad or unenrolled
+//! token) and other 4xx are reported at once.
 //!
 //! # Layout
 //! - [`query`]: the query string from keywords, hashtags and mentions.
@@ -25,20 +27,21 @@ pub mod query;
 pub mod wire;
 
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use retry::{Failure, Policy};
+use service::shutdown::sleep;
+use service::{CancellationToken, Secret, unix_now};
 use thiserror::Error;
+use tokio::time::Instant;
 
-use crate::config::Secret;
 use crate::post::ScrapedPost;
-use crate::retry::Backoff;
-use crate::shutdown::Shutdown;
 use wire::{Incomplete, SearchResponse};
 
-/// How far back the miner searches (BRIEF A7).
+/// How far back the miner searches (docs/protocol.md#x-search).
 pub const SEARCH_WINDOW: Duration = Duration::from_secs(72 * 3600);
 /// `tweet.fields` asked for.
 pub const TWEET_FIELDS: &str = "created_at,public_metrics,text,lang,author_id,referenced_tweets";
@@ -102,6 +105,17 @@ impl XError {
             _ => false,
         }
     }
+
+    /// What this error means to the retry policy.
+    pub fn failure(&self) -> Failure {
+        match self {
+            XError::RateLimited { reset } => Failure::RateLimited {
+                reset_in: reset.map(|reset| retry::until_unix(reset, SystemTime::now())),
+            },
+            error if error.is_transient() => Failure::Transient { retry_after: None },
+            _ => Failure::Permanent,
+        }
+    }
 }
 
 /// One page of search results.
@@ -121,21 +135,17 @@ pub struct XClient {
     bearer: Secret,
     query: String,
     max_results: u8,
-    backoff: Backoff,
+    policy: Policy,
     /// When X last said the limit is spent until (Unix seconds).
     paced_until: Mutex<Option<i64>>,
 }
 
-enum Attempt {
-    Done(Box<SearchResponse>),
-    RateLimited(Option<i64>),
-    Failed(XError),
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+/// The retry policy of searches with transient-failure waits `backoff`.
+fn search_policy(backoff: &Policy) -> Policy {
+    Policy::new(backoff.waits().to_vec())
+        .with_rate_limit_waits(MAX_RATE_LIMIT_WAITS)
+        // The caller's deadline bounds the wait for a reset.
+        .with_longest_wait(Duration::MAX)
 }
 
 fn header_i64(headers: &HeaderMap, name: &str) -> Option<i64> {
@@ -162,14 +172,15 @@ impl XClient {
             bearer,
             query,
             max_results: max_results.clamp(10, 100),
-            backoff: Backoff::reference(),
+            policy: search_policy(&Policy::reference()),
             paced_until: Mutex::new(None),
         })
     }
 
-    /// Uses `backoff` between attempts after network errors and 5xx.
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+    /// Uses `backoff`'s waits between attempts after network errors and 5xx (rate limits
+    /// are waited out as the module docs say).
+    pub fn with_backoff(mut self, backoff: Policy) -> Self {
+        self.policy = search_policy(&backoff);
         self
     }
 
@@ -186,45 +197,32 @@ impl XClient {
         &self,
         next_token: Option<&str>,
         deadline: i64,
-        shutdown: &Shutdown,
+        shutdown: &CancellationToken,
     ) -> Result<SearchPage, XError> {
-        let mut failures = 0;
-        let mut rate_limit_waits = 0;
-        loop {
-            self.wait_for_reset(deadline, shutdown).await?;
-            let now = unix_now();
-            match self.attempt(now, next_token).await {
-                Attempt::Done(reply) => {
-                    if !reply.errors.is_empty() {
-                        tracing::debug!(errors = reply.errors.len(), "X reported partial errors");
-                    }
-                    return Ok(SearchPage {
-                        posts: reply.posts(now),
-                        next_token: reply.meta.next_token.clone(),
-                    });
-                }
-                Attempt::RateLimited(reset) => {
-                    rate_limit_waits += 1;
-                    let Some(reset) = reset.filter(|_| rate_limit_waits <= MAX_RATE_LIMIT_WAITS)
-                    else {
-                        return Err(XError::RateLimited { reset });
-                    };
-                    // A reset X places in our past (clock skew) still gets a second's pause.
-                    self.set_paced_until(reset.max(unix_now() + 1));
-                }
-                Attempt::Failed(error) if error.is_transient() => {
-                    failures += 1;
-                    let Some(wait) = self.backoff.wait_after(failures) else {
-                        return Err(error);
-                    };
-                    tracing::warn!(%error, attempt = failures, retry_in = ?wait, "X search failed; retrying");
-                    if !shutdown.sleep(wait).await {
-                        return Err(XError::Interrupted);
-                    }
-                }
-                Attempt::Failed(error) => return Err(error),
+        self.wait_for_reset(deadline, shutdown).await?;
+        let left = u64::try_from(deadline - unix_now()).unwrap_or(0);
+        let policy = self
+            .policy
+            .until(Instant::now() + Duration::from_secs(left));
+        let reply = policy
+            .run("X search", shutdown, XError::failure, || {
+                self.attempt(next_token)
+            })
+            .await;
+        let (now, reply) = reply.map_err(|gave_up| {
+            if gave_up.cancelled {
+                XError::Interrupted
+            } else {
+                gave_up.error
             }
+        })?;
+        if !reply.errors.is_empty() {
+            tracing::debug!(errors = reply.errors.len(), "X reported partial errors");
         }
+        Ok(SearchPage {
+            posts: reply.posts(now),
+            next_token: reply.meta.next_token.clone(),
+        })
     }
 
     fn set_paced_until(&self, reset: i64) {
@@ -232,7 +230,11 @@ impl XClient {
     }
 
     /// Waits until a known rate-limit reset, if it comes by `deadline`.
-    async fn wait_for_reset(&self, deadline: i64, shutdown: &Shutdown) -> Result<(), XError> {
+    async fn wait_for_reset(
+        &self,
+        deadline: i64,
+        shutdown: &CancellationToken,
+    ) -> Result<(), XError> {
         let Some(reset) = *self.paced_until.lock().unwrap_or_else(|e| e.into_inner()) else {
             return Ok(());
         };
@@ -249,14 +251,19 @@ impl XClient {
             wait_secs = wait.as_secs(),
             "X rate limit spent; waiting for its reset"
         );
-        if shutdown.sleep(wait).await {
+        if sleep(shutdown, wait).await {
             Ok(())
         } else {
             Err(XError::Interrupted)
         }
     }
 
-    async fn attempt(&self, now: i64, next_token: Option<&str>) -> Attempt {
+    /// One request: the reply and the Unix second it was asked at, or why not.
+    async fn attempt(
+        &self,
+        next_token: Option<&str>,
+    ) -> Result<(i64, Box<SearchResponse>), XError> {
+        let now = unix_now();
         let start = DateTime::<Utc>::from_timestamp(now - SEARCH_WINDOW.as_secs() as i64, 0)
             .unwrap_or_default()
             .to_rfc3339_opts(SecondsFormat::Secs, true);
@@ -272,30 +279,27 @@ impl XClient {
         if let Some(token) = next_token {
             params.push(("next_token", token));
         }
-        let response = match self
+        let transport =
+            |error: reqwest::Error| XError::Transport(format!("{}: {error}", self.search_url));
+        let response = self
             .http
             .get(&self.search_url)
             .bearer_auth(self.bearer.expose())
             .query(&params)
             .send()
             .await
-        {
-            Ok(response) => response,
-            Err(error) => {
-                return Attempt::Failed(XError::Transport(format!("{}: {error}", self.search_url)));
-            }
-        };
+            .map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let reset = header_i64(&headers, "x-rate-limit-reset");
-        let body = match response.text().await {
-            Ok(body) => body,
-            Err(error) => {
-                return Attempt::Failed(XError::Transport(format!("{}: {error}", self.search_url)));
-            }
-        };
+        let reset = retry::rate_limit_reset(&headers);
+        let body = response.text().await.map_err(transport)?;
         if status == StatusCode::TOO_MANY_REQUESTS {
-            return Attempt::RateLimited(reset);
+            // Later searches wait for the reset too; a reset a skewed clock places in the
+            // past still gets a second's pause.
+            if let Some(reset) = reset {
+                self.set_paced_until(reset.max(unix_now() + 1));
+            }
+            return Err(XError::RateLimited { reset });
         }
         if status.is_success() {
             if header_i64(&headers, "x-rate-limit-remaining") == Some(0) {
@@ -304,15 +308,15 @@ impl XClient {
                 }
             }
             return match serde_json::from_str::<SearchResponse>(&body) {
-                Ok(reply) => Attempt::Done(Box::new(reply)),
-                Err(error) => Attempt::Failed(XError::Unreadable(format!(
+                Ok(reply) => Ok((now, Box::new(reply))),
+                Err(error) => Err(XError::Unreadable(format!(
                     "{error}: {}",
                     body.chars().take(300).collect::<String>()
                 ))),
             };
         }
         let detail = wire::describe_error(&body);
-        Attempt::Failed(match status {
+        Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => XError::Unauthorized {
                 status: status.as_u16(),
                 detail,

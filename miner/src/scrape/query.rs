@@ -8,7 +8,7 @@
 
 use thiserror::Error;
 
-/// What to search for (BRIEF A9: a topic is keywords, hashtags and mentions).
+/// What to search for (a topic is keywords, hashtags and mentions: docs/protocol.md#x-search).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchTerms {
     /// Words (or phrases, when they contain spaces) any of which a post may contain.

@@ -129,7 +129,7 @@ fn unix_seconds(raw: &str) -> Option<i64> {
 }
 
 impl SearchResponse {
-    /// Each post mapped as BRIEF A7 says, at `now` (Unix seconds, for account ages), in
+    /// Each post mapped as docs/protocol.md#post-fields says, at `now` (Unix seconds, for account ages), in
     /// X's order.
     pub fn posts(&self, now: i64) -> Vec<Result<ScrapedPost, Incomplete>> {
         let users: HashMap<&str, &User> = self

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use serde_json::Value;
+use testkit::metrics::{assert_build_info, listening_url, scrape, value};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{ChildStderr, ChildStdout};
+use tokio::process::{Child, ChildStdout};
 
-use crate::helpers::{Api, Identity, XDouble, miner_command, miner_env, ranked_dataset};
+use crate::helpers::{Api, Identity, TOKEN, XDouble, miner_command, miner_env, ranked_dataset};
 
 async fn next_json(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
     let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
@@ -19,46 +20,6 @@ async fn next_json(lines: &mut Lines<BufReader<ChildStdout>>) -> Value {
         .expect("readable stdout")
         .expect("pulse-miner still running");
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
-}
-
-/// Reads the log until the metrics address line, then keeps draining it in the background.
-async fn metrics_url(mut lines: Lines<BufReader<ChildStderr>>) -> String {
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .expect("readable stderr")
-                .expect("pulse-miner still running");
-            if let Some(rest) = line.split("pulse-miner metrics listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-    })
-    .await
-    .expect("the metrics address within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    url
-}
-
-/// The value of one series (`name` or `name{labels}`) in Prometheus text; 0 when absent,
-/// as Prometheus treats a label set never incremented.
-fn value(text: &str, series: &str) -> u64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0, |v| v.trim().parse::<f64>().expect("a number") as u64)
-}
-
-async fn scrape(url: &str) -> String {
-    let response = reqwest::get(url).await.expect("the listener answers");
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain"),
-    );
-    response.text().await.unwrap()
 }
 
 /// Every count of the summary lines `windows`, summed, as the metrics show it.
@@ -100,6 +61,21 @@ fn assert_counts_match(text: &str, windows: &[&Value]) {
     );
 }
 
+/// `pulse-miner run --output json` with a metrics listener on a free port, and the
+/// listener's URL.
+async fn run_with_metrics(env: &[(String, String)]) -> (Child, String) {
+    let args = ["run", "--output", "json", "--sync-secs", "1"];
+    let mut child = miner_command(&args, env)
+        .args(["--metrics-bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pulse-miner starts");
+    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = listening_url("pulse-miner", stderr).await;
+    (child, url)
+}
+
 #[tokio::test]
 async fn the_metrics_listener_shows_the_summaries_counts_and_the_attempts_behind_them() {
     let api = Api::start().await;
@@ -110,23 +86,7 @@ async fn the_metrics_listener_shows_the_summaries_counts_and_the_attempts_behind
     // The first attempt meets a failing proxy and is retried (10 ms later, in this test).
     api.probe
         .answer_next_submits(StatusCode::SERVICE_UNAVAILABLE, 1);
-    let mut child = miner_command(
-        &[
-            "run",
-            "--output",
-            "json",
-            "--sync-secs",
-            "1",
-            "--metrics-bind",
-            "127.0.0.1:0",
-        ],
-        &env,
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("pulse-miner starts");
-    let url = metrics_url(BufReader::new(child.stderr.take().unwrap()).lines()).await;
+    let (mut child, url) = run_with_metrics(&env).await;
     assert!(url.ends_with("/metrics"), "{url}");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
 
@@ -155,17 +115,28 @@ async fn the_metrics_listener_shows_the_summaries_counts_and_the_attempts_behind
     assert_eq!(value(&text, "pulse_miner_submit_errors_total"), 1);
     assert_eq!(value(&text, "pulse_miner_rate_limited_windows_total"), 1);
     assert_eq!(value(&text, "pulse_miner_current_window"), 11);
+    let status = testkit::terminate(child).await.unwrap();
+    assert!(status.success(), "{status}");
+}
 
-    let pid = child.id().expect("running").to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("exits within 30 s of SIGTERM")
-        .unwrap();
+#[tokio::test]
+async fn the_metrics_are_openmetrics_text_with_the_build_info_even_before_the_server_answers() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let state = tempfile::tempdir().unwrap();
+    let env = [
+        ("MINER_API_URL", nowhere.as_str()),
+        ("X_API_BASE", nowhere.as_str()),
+        ("X_BEARER_TOKEN", TOKEN),
+        ("PULSE_HOTKEY_SEED", Identity::new().seed_hex.as_str()),
+        ("PULSE_MINER_STATE_DIR", state.path().to_str().unwrap()),
+    ]
+    .map(|(name, value)| (name.to_owned(), value.to_owned()));
+    let (child, url) = run_with_metrics(&env).await;
+    let text = scrape(&url).await;
+    assert_build_info(&text, "pulse_miner_build_info");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let status = testkit::terminate(child).await.unwrap();
     assert!(status.success(), "{status}");
 }

@@ -10,13 +10,13 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use client::{ApiClient, AuthForm};
-use miner::retry::Backoff;
-use miner::shutdown::{self, Shutdown};
 use miner::submit::{SUBMIT_TIMEOUT, SubmitOutcome, Submitter};
 use protocol::Hotkey;
+use retry::Policy;
 use server::AppState;
 use server::chain::BlockSource;
 use server::config::{Registration, Settings};
+use service::CancellationToken;
 use testkit::{TestDb, TestServer, sample_submission};
 
 /// What the fault layer does to the next `/v2/submit` requests.
@@ -86,7 +86,7 @@ impl Rig {
             SUBMIT_TIMEOUT,
         )
         .unwrap();
-        let backoff = Backoff::new(vec![Duration::from_millis(10), Duration::from_millis(20)]);
+        let backoff = Policy::new(vec![Duration::from_millis(10), Duration::from_millis(20)]);
         Self {
             server,
             faults,
@@ -109,7 +109,7 @@ fn post_id(n: u64) -> u64 {
 async fn network_failures_and_5xx_are_retried_three_times_and_a_lost_reply_comes_back_a_duplicate()
 {
     let rig = Rig::start(Settings::default()).await;
-    let never = Shutdown::never();
+    let never = CancellationToken::new();
 
     rig.faults.refuse.store(2, Ordering::SeqCst);
     let post = sample_submission(rig.hotkey.ss58(), post_id(1));
@@ -139,8 +139,8 @@ async fn network_failures_and_5xx_are_retried_three_times_and_a_lost_reply_comes
     assert_eq!(rig.requests(), 8);
 
     // A shutdown during the wait between attempts ends the submission there.
-    let (trigger, shutdown) = shutdown::channel();
-    trigger.trigger();
+    let shutdown = CancellationToken::new();
+    shutdown.cancel();
     rig.faults.refuse.store(1, Ordering::SeqCst);
     let outcome = rig.submitter.submit(&post, &shutdown).await;
     assert!(matches!(outcome, SubmitOutcome::Interrupted), "{outcome:?}");
@@ -150,7 +150,7 @@ async fn network_failures_and_5xx_are_retried_three_times_and_a_lost_reply_comes
 #[tokio::test]
 async fn conflicts_invalid_fields_rate_limits_and_refused_signatures_are_told_apart() {
     let rig = Rig::start(Settings::default()).await;
-    let never = Shutdown::never();
+    let never = CancellationToken::new();
     let hotkey = rig.hotkey.ss58();
 
     let post = sample_submission(hotkey, post_id(1));
@@ -224,7 +224,7 @@ async fn a_hotkey_the_server_does_not_accept_is_forbidden() {
     })
     .await;
     let post = sample_submission(rig.hotkey.ss58(), post_id(1));
-    match rig.submitter.submit(&post, &Shutdown::never()).await {
+    match rig.submitter.submit(&post, &CancellationToken::new()).await {
         SubmitOutcome::Forbidden { detail } => assert!(!detail.is_empty()),
         other => panic!("{other:?}"),
     }

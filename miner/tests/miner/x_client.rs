@@ -1,22 +1,14 @@
 //! The X client against the X double: parameters, mapping, grouping, rate limits, tokens.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use miner::config::Secret;
-use miner::retry::Backoff;
 use miner::scrape::query::{SearchTerms, build_query};
 use miner::scrape::{XClient, XError};
-use miner::shutdown::{self, Shutdown};
+use retry::Policy;
+use service::{CancellationToken, Secret, unix_now};
 use xapi::{Config, Dataset};
 
 use crate::helpers::{TOKEN, XDouble, line};
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn client(x: &XDouble, query: &str) -> XClient {
     XClient::new(
@@ -27,7 +19,7 @@ fn client(x: &XDouble, query: &str) -> XClient {
         Duration::from_secs(10),
     )
     .unwrap()
-    .with_backoff(Backoff::new(vec![Duration::from_millis(10)]))
+    .with_backoff(Policy::new(vec![Duration::from_millis(10)]))
 }
 
 fn far() -> i64 {
@@ -58,7 +50,7 @@ async fn a_search_maps_posts_and_authors_and_the_filters_apply_to_every_keyword(
     };
     let query = build_query(&terms, 512).unwrap();
     let page = client(&x, &query)
-        .search(None, far(), &Shutdown::never())
+        .search(None, far(), &CancellationToken::new())
         .await
         .unwrap();
     let posts: Vec<_> = page.posts.into_iter().map(Result::unwrap).collect();
@@ -85,7 +77,7 @@ async fn a_search_maps_posts_and_authors_and_the_filters_apply_to_every_keyword(
 
     // The reference's ungrouped query lets the Spanish post in through its first keyword.
     let ungrouped = client(&x, "dtao OR bittensor -is:retweet lang:en")
-        .search(None, far(), &Shutdown::never())
+        .search(None, far(), &CancellationToken::new())
         .await
         .unwrap();
     assert!(
@@ -107,7 +99,7 @@ async fn a_429_is_waited_out_until_x_rate_limit_reset_then_retried() {
     let query = "bittensor -is:retweet lang:en";
     // Another client spends the limit; this one learns of it from a 429.
     client(&x, query)
-        .search(None, far(), &Shutdown::never())
+        .search(None, far(), &CancellationToken::new())
         .await
         .unwrap();
     let response = reqwest::Client::new()
@@ -124,7 +116,7 @@ async fn a_429_is_waited_out_until_x_rate_limit_reset_then_retried() {
         .parse()
         .unwrap();
     let page = client(&x, query)
-        .search(None, far(), &Shutdown::never())
+        .search(None, far(), &CancellationToken::new())
         .await
         .unwrap();
     assert!(
@@ -144,13 +136,13 @@ async fn a_reset_after_the_deadline_or_a_shutdown_ends_the_wait_at_once() {
     let x = XDouble::start(&small_dataset(), config).await;
     let query = "bittensor -is:retweet lang:en";
     client(&x, query)
-        .search(None, far(), &Shutdown::never())
+        .search(None, far(), &CancellationToken::new())
         .await
         .unwrap();
 
     let started = Instant::now();
     let error = client(&x, query)
-        .search(None, unix_now() + 5, &Shutdown::never())
+        .search(None, unix_now() + 5, &CancellationToken::new())
         .await
         .unwrap_err();
     match error {
@@ -158,8 +150,8 @@ async fn a_reset_after_the_deadline_or_a_shutdown_ends_the_wait_at_once() {
         other => panic!("expected a rate limit, got {other}"),
     }
 
-    let (trigger, shutdown) = shutdown::channel();
-    trigger.trigger();
+    let shutdown = CancellationToken::new();
+    shutdown.cancel();
     let error = client(&x, query)
         .search(None, far(), &shutdown)
         .await
@@ -180,7 +172,7 @@ async fn a_wrong_token_and_a_bad_query_are_reported_not_retried() {
     )
     .unwrap();
     let error = wrong
-        .search(None, far(), &Shutdown::never())
+        .search(None, far(), &CancellationToken::new())
         .await
         .unwrap_err();
     assert!(
@@ -190,7 +182,7 @@ async fn a_wrong_token_and_a_bad_query_are_reported_not_retried() {
     assert!(error.to_string().contains("X_BEARER_TOKEN"));
 
     let error = client(&x, "-is:retweet lang:en")
-        .search(None, far(), &Shutdown::never())
+        .search(None, far(), &CancellationToken::new())
         .await
         .unwrap_err();
     assert!(
@@ -213,7 +205,10 @@ async fn an_unreachable_x_is_retried_then_reported_as_transient() {
         Duration::from_secs(5),
     )
     .unwrap()
-    .with_backoff(Backoff::new(vec![Duration::from_millis(1)]));
-    let error = x.search(None, far(), &Shutdown::never()).await.unwrap_err();
+    .with_backoff(Policy::new(vec![Duration::from_millis(1)]));
+    let error = x
+        .search(None, far(), &CancellationToken::new())
+        .await
+        .unwrap_err();
     assert!(error.is_transient(), "{error}");
 }

@@ -1,4 +1,4 @@
-//! `GET /metrics`: Prometheus text format.
+//! `GET /metrics`: OpenMetrics text.
 
 use axum::extract::State;
 use axum::http::header;
@@ -15,7 +15,7 @@ use crate::AppState;
     get,
     path = "/metrics",
     tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
+    responses((status = 200, description = "OpenMetrics text exposition format", content_type = "application/openmetrics-text", body = String))
 )]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let m = &state.metrics;
@@ -44,10 +44,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         m.current_block.set(block as i64);
     }
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         m.render(),
     )
 }

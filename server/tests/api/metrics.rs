@@ -40,11 +40,9 @@ async fn metrics_count_submissions_auth_failures_and_requests() {
 
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
+    assert_eq!(
+        response.headers()["content-type"],
+        server::metrics::CONTENT_TYPE
     );
     let text = response.text().await.unwrap();
     assert_eq!(
@@ -206,4 +204,12 @@ async fn a_submission_refused_by_a_fault_of_the_server_is_counted_as_error() {
         value_of(&text, r#"pulse_submissions_total{outcome="error"}"#),
         1.0
     );
+}
+
+#[tokio::test]
+async fn metrics_are_openmetrics_text_with_the_build_info() {
+    let app = App::start().await;
+    let text = testkit::metrics::scrape(&app.url("/metrics")).await;
+    testkit::metrics::assert_build_info(&text, "pulse_server_build_info");
+    assert!(text.ends_with("# EOF\n"), "{text}");
 }

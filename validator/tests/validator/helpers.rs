@@ -228,7 +228,7 @@ pub async fn mine_once(server_url: &str, x: &XDouble, keywords: &str, dir: &Path
     };
     let mut miner = miner::app::build_miner(&args).unwrap();
     let report = miner
-        .once(&miner::shutdown::Shutdown::never())
+        .once(&service::CancellationToken::new())
         .await
         .unwrap();
     (hotkey.ss58().to_owned(), report.accepted)

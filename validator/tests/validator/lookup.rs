@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use validator::config::Secret;
+use retry::Policy;
+use service::Secret;
 use validator::lookup::{Found, LookupError, XClient};
 use xapi::PostPatch;
 
@@ -13,7 +14,7 @@ fn client(x: &XDouble) -> XClient {
         &x.base,
         Secret::new(TOKEN),
         Duration::from_secs(10),
-        vec![Duration::from_millis(10)],
+        Policy::new(vec![Duration::from_millis(10)]),
     )
     .unwrap()
 }
@@ -132,8 +133,13 @@ async fn a_429_fails_the_batch_and_stops_lookups_until_the_reset() {
 #[tokio::test]
 async fn a_wrong_token_is_a_status_error_not_a_missing_post() {
     let x = XDouble::start(&dataset(many_posts(1)), x_config()).await;
-    let mut wrong =
-        XClient::new(&x.base, Secret::new("nope"), Duration::from_secs(5), vec![]).unwrap();
+    let mut wrong = XClient::new(
+        &x.base,
+        Secret::new("nope"),
+        Duration::from_secs(5),
+        Policy::new(vec![]),
+    )
+    .unwrap();
     let id = x.app.posts()[0].id;
     let results = wrong.lookup(&[id]).await;
     assert!(

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use testkit::metrics::{assert_build_info, listening_url, scrape, value};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{ChildStderr, ChildStdout};
+use tokio::process::{Child, ChildStdout};
 use xapi::PostPatch;
 
 use crate::helpers::{
@@ -32,37 +33,15 @@ async fn next_of(lines: &mut Lines<BufReader<ChildStdout>>, kind: &str) -> Value
     .unwrap_or_else(|_| panic!("a {kind} line within 60 s"))
 }
 
-/// Reads the log until the metrics address line, then keeps draining it in the background.
-async fn metrics_url(mut lines: Lines<BufReader<ChildStderr>>) -> String {
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let line = lines
-                .next_line()
-                .await
-                .expect("readable stderr")
-                .expect("pulse-validator still running");
-            if let Some(rest) = line.split("pulse-validator metrics listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-    })
-    .await
-    .expect("the metrics address within 60 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    url
-}
-
-/// The value of one series (`name` or `name{labels}`); 0 when absent.
-fn value(text: &str, series: &str) -> u64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0, |v| v.trim().parse::<f64>().expect("a number") as u64)
-}
-
-async fn scrape(url: &str) -> String {
-    let response = reqwest::get(url).await.expect("the listener answers");
-    assert_eq!(response.status(), 200);
-    response.text().await.unwrap()
+/// `pulse-validator run` with a metrics listener on a free port, and the listener's URL.
+async fn run_with_metrics(env: &ValidatorEnv) -> (Child, String) {
+    let mut child = env
+        .command(&["run", "--poll-secs", "1", "--metrics-bind", "127.0.0.1:0"])
+        .spawn()
+        .expect("pulse-validator starts");
+    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = listening_url("pulse-validator", stderr).await;
+    (child, url)
 }
 
 #[tokio::test]
@@ -110,11 +89,7 @@ async fn the_metrics_listener_shows_the_pass_counts_lookups_and_windows_applied(
         .unwrap();
 
     let env = ValidatorEnv::new(&coordinator, &x.base, dir.path());
-    let mut child = env
-        .command(&["run", "--poll-secs", "1", "--metrics-bind", "127.0.0.1:0"])
-        .spawn()
-        .expect("pulse-validator starts");
-    let url = metrics_url(BufReader::new(child.stderr.take().unwrap()).lines()).await;
+    let (mut child, url) = run_with_metrics(&env).await;
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
 
     // On start it applies the previous window (9, empty), then judges the three posts.
@@ -172,19 +147,29 @@ async fn the_metrics_listener_shows_the_pass_counts_lookups_and_windows_applied(
     assert_eq!(value(&text, "pulse_validator_weights_updates_total"), 2);
     assert_eq!(value(&text, "pulse_validator_current_window"), 11);
 
-    let pid = child.id().expect("running").to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    let total = next_of(&mut lines, "total").await;
+    let (status, total) = tokio::join!(testkit::terminate(child), next_of(&mut lines, "total"));
+    let status = status.unwrap();
+    assert!(status.success(), "{status}");
     assert_eq!(total["windows_applied"], 2);
     assert_eq!(total["leased"], 3);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .expect("exits within 30 s of SIGTERM")
-        .unwrap();
+}
+
+#[tokio::test]
+async fn the_metrics_are_openmetrics_text_with_the_build_info_even_before_the_server_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env = ValidatorEnv {
+        seed_hex: "11".repeat(32),
+        api_url: nowhere.clone(),
+        x_base: nowhere,
+        state_dir: dir.path().join("validator-state"),
+    };
+    let (child, url) = run_with_metrics(&env).await;
+    let text = scrape(&url).await;
+    assert_build_info(&text, "pulse_validator_build_info");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    let status = testkit::terminate(child).await.unwrap();
     assert!(status.success(), "{status}");
 }
