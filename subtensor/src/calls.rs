@@ -28,7 +28,12 @@ pub const CALLS: [CallSpec; 7] = [
     CallSpec {
         name: "set_weights",
         index: 0,
-        args: &[("netuid", "u16"), ("dests", "Vec<u16>"), ("weights", "Vec<u16>"), ("version_key", "u64")],
+        args: &[
+            ("netuid", "u16"),
+            ("dests", "Vec<u16>"),
+            ("weights", "Vec<u16>"),
+            ("version_key", "u64"),
+        ],
     },
     CallSpec {
         name: "commit_weights",
@@ -49,7 +54,11 @@ pub const CALLS: [CallSpec; 7] = [
     CallSpec {
         name: "commit_mechanism_weights",
         index: 115,
-        args: &[("netuid", "u16"), ("mecid", "u8"), ("commit_hash", "[u8; 32]")],
+        args: &[
+            ("netuid", "u16"),
+            ("mecid", "u8"),
+            ("commit_hash", "[u8; 32]"),
+        ],
     },
     CallSpec {
         name: "reveal_mechanism_weights",
@@ -189,7 +198,9 @@ impl WeightsCall {
             WeightsCall::CommitMechanismWeights { .. } => "commit_mechanism_weights",
             WeightsCall::RevealWeights { .. } => "reveal_weights",
             WeightsCall::RevealMechanismWeights { .. } => "reveal_mechanism_weights",
-            WeightsCall::CommitTimelockedMechanismWeights { .. } => "commit_timelocked_mechanism_weights",
+            WeightsCall::CommitTimelockedMechanismWeights { .. } => {
+                "commit_timelocked_mechanism_weights"
+            }
         };
         CALLS
             .iter()
@@ -214,7 +225,10 @@ impl WeightsCall {
                 weights,
                 version_key,
             } => (netuid, mecid, dests, weights, version_key).encode_to(&mut out),
-            WeightsCall::CommitWeights { netuid, commit_hash } => (netuid, commit_hash).encode_to(&mut out),
+            WeightsCall::CommitWeights {
+                netuid,
+                commit_hash,
+            } => (netuid, commit_hash).encode_to(&mut out),
             WeightsCall::CommitMechanismWeights {
                 netuid,
                 mecid,

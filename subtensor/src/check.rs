@@ -71,7 +71,9 @@ pub struct SigningPlan {
 impl SigningPlan {
     /// The extensions, by identifier, in the order they are encoded.
     pub fn extensions(&self) -> impl Iterator<Item = (&str, ExtensionKind)> {
-        self.extensions.iter().map(|(name, kind)| (name.as_str(), *kind))
+        self.extensions
+            .iter()
+            .map(|(name, kind)| (name.as_str(), *kind))
     }
 }
 
@@ -88,17 +90,71 @@ pub struct ReadPlan {
 // The extensions Pulse knows: identifier, what it adds to the extrinsic, what it adds to
 // the signing payload, whether Pulse needs it present, and how it is encoded.
 const EXTENSIONS: [(&str, &str, &str, bool, ExtensionKind); 11] = [
-    ("CheckNonZeroSender", "()", "()", false, ExtensionKind::Empty),
-    ("CheckSpecVersion", "()", "u32", true, ExtensionKind::SpecVersion),
-    ("CheckTxVersion", "()", "u32", true, ExtensionKind::TxVersion),
-    ("CheckGenesis", "()", "[u8; 32]", true, ExtensionKind::Genesis),
-    ("CheckMortality", "Era", "[u8; 32]", true, ExtensionKind::Mortality),
-    ("CheckNonce", "Compact<u32>", "()", true, ExtensionKind::Nonce),
+    (
+        "CheckNonZeroSender",
+        "()",
+        "()",
+        false,
+        ExtensionKind::Empty,
+    ),
+    (
+        "CheckSpecVersion",
+        "()",
+        "u32",
+        true,
+        ExtensionKind::SpecVersion,
+    ),
+    (
+        "CheckTxVersion",
+        "()",
+        "u32",
+        true,
+        ExtensionKind::TxVersion,
+    ),
+    (
+        "CheckGenesis",
+        "()",
+        "[u8; 32]",
+        true,
+        ExtensionKind::Genesis,
+    ),
+    (
+        "CheckMortality",
+        "Era",
+        "[u8; 32]",
+        true,
+        ExtensionKind::Mortality,
+    ),
+    (
+        "CheckNonce",
+        "Compact<u32>",
+        "()",
+        true,
+        ExtensionKind::Nonce,
+    ),
     ("CheckWeight", "()", "()", false, ExtensionKind::Empty),
-    ("ChargeTransactionPayment", "Compact<u64>", "()", true, ExtensionKind::Tip),
-    ("SubtensorTransactionExtension", "()", "()", false, ExtensionKind::Empty),
+    (
+        "ChargeTransactionPayment",
+        "Compact<u64>",
+        "()",
+        true,
+        ExtensionKind::Tip,
+    ),
+    (
+        "SubtensorTransactionExtension",
+        "()",
+        "()",
+        false,
+        ExtensionKind::Empty,
+    ),
     ("DrandPriority", "()", "()", false, ExtensionKind::Empty),
-    ("CheckMetadataHash", "Mode", "Option<[u8; 32]>", false, ExtensionKind::MetadataHashDisabled),
+    (
+        "CheckMetadataHash",
+        "Mode",
+        "Option<[u8; 32]>",
+        false,
+        ExtensionKind::MetadataHashDisabled,
+    ),
 ];
 
 /// The hyperparameters Pulse reads by name, and whether each is a flag or a number.
@@ -138,11 +194,26 @@ pub fn check_for_signing(metadata: &Metadata) -> Result<SigningPlan, MetadataMis
         )));
     }
     if let Some(address) = metadata.extrinsic.address_ty {
-        expect_variant(metadata, address, "the address type", "Id", Some(0), "[u8; 32]").map_err(&refuse)?;
+        expect_variant(
+            metadata,
+            address,
+            "the address type",
+            "Id",
+            Some(0),
+            "[u8; 32]",
+        )
+        .map_err(&refuse)?;
     }
     if let Some(signature) = metadata.extrinsic.signature_ty {
-        expect_variant(metadata, signature, "the signature type", "Sr25519", Some(1), "[u8; 64]")
-            .map_err(&refuse)?;
+        expect_variant(
+            metadata,
+            signature,
+            "the signature type",
+            "Sr25519",
+            Some(1),
+            "[u8; 64]",
+        )
+        .map_err(&refuse)?;
     }
 
     let pallet = metadata
@@ -155,8 +226,14 @@ pub fn check_for_signing(metadata: &Metadata) -> Result<SigningPlan, MetadataMis
         )));
     }
     if let Some(call_ty) = metadata.extrinsic.call_ty {
-        expect_variant_index(metadata, call_ty, "RuntimeCall", SUBTENSOR_PALLET, SUBTENSOR_PALLET_INDEX)
-            .map_err(&refuse)?;
+        expect_variant_index(
+            metadata,
+            call_ty,
+            "RuntimeCall",
+            SUBTENSOR_PALLET,
+            SUBTENSOR_PALLET_INDEX,
+        )
+        .map_err(&refuse)?;
     }
     let calls_ty = pallet
         .calls_ty
@@ -166,14 +243,21 @@ pub fn check_for_signing(metadata: &Metadata) -> Result<SigningPlan, MetadataMis
         .ok_or_else(|| refuse(format!("{SUBTENSOR_PALLET}'s call type is missing")))?
         .type_def
     else {
-        return Err(refuse(format!("{SUBTENSOR_PALLET}'s call type is not an enum")));
+        return Err(refuse(format!(
+            "{SUBTENSOR_PALLET}'s call type is not an enum"
+        )));
     };
     for call in CALLS {
         let found = calls
             .variants
             .iter()
             .find(|variant| variant.name == call.name)
-            .ok_or_else(|| refuse(format!("{SUBTENSOR_PALLET}.{} is not a call of this runtime", call.name)))?;
+            .ok_or_else(|| {
+                refuse(format!(
+                    "{SUBTENSOR_PALLET}.{} is not a call of this runtime",
+                    call.name
+                ))
+            })?;
         if found.index != call.index {
             return Err(refuse(format!(
                 "{SUBTENSOR_PALLET}.{} is call {}, Pulse encodes call {}",
@@ -188,7 +272,8 @@ pub fn check_for_signing(metadata: &Metadata) -> Result<SigningPlan, MetadataMis
                 call.args.len()
             )));
         }
-        for (position, (field, (name, expected))) in found.fields.iter().zip(call.args).enumerate() {
+        for (position, (field, (name, expected))) in found.fields.iter().zip(call.args).enumerate()
+        {
             let actual = shape(types, field.ty.id);
             if actual != *expected {
                 return Err(refuse(format!(
@@ -212,9 +297,14 @@ pub fn check_for_signing(metadata: &Metadata) -> Result<SigningPlan, MetadataMis
     for (position, extension) in metadata.extrinsic.extensions.iter().enumerate() {
         let extra = shape(types, extension.extra_ty);
         let additional = shape(types, extension.additional_ty);
-        let label = format!("transaction extension {} ({})", position + 1, extension.identifier);
-        let Some((_, expected_extra, expected_additional, _, kind)) =
-            EXTENSIONS.iter().find(|known| known.0 == extension.identifier)
+        let label = format!(
+            "transaction extension {} ({})",
+            position + 1,
+            extension.identifier
+        );
+        let Some((_, expected_extra, expected_additional, _, kind)) = EXTENSIONS
+            .iter()
+            .find(|known| known.0 == extension.identifier)
         else {
             if extra == "()" && additional == "()" {
                 extensions.push((extension.identifier.clone(), ExtensionKind::Empty));
@@ -235,11 +325,17 @@ pub fn check_for_signing(metadata: &Metadata) -> Result<SigningPlan, MetadataMis
             )));
         }
         match kind {
-            ExtensionKind::Mortality => check_era(metadata, extension.extra_ty).map_err(|what| refuse(format!("{label}: {what}")))?,
-            ExtensionKind::MetadataHashDisabled => {
-                expect_variant(metadata, extension.extra_ty, &format!("{label} mode"), "Disabled", Some(0), "()")
-                    .map_err(&refuse)?
-            }
+            ExtensionKind::Mortality => check_era(metadata, extension.extra_ty)
+                .map_err(|what| refuse(format!("{label}: {what}")))?,
+            ExtensionKind::MetadataHashDisabled => expect_variant(
+                metadata,
+                extension.extra_ty,
+                &format!("{label} mode"),
+                "Disabled",
+                Some(0),
+                "()",
+            )
+            .map_err(&refuse)?,
             _ => {}
         }
         extensions.push((extension.identifier.clone(), *kind));
@@ -290,7 +386,9 @@ pub fn check_for_reads(metadata: &Metadata) -> Result<ReadPlan, MetadataMismatch
         .resolve(sequence.type_param.id)
         .ok_or_else(|| refuse(format!("{api}.{method}'s neuron type is missing")))?;
     let TypeDef::Composite(neuron) = &neuron_ty.type_def else {
-        return Err(refuse(format!("{api}.{method}'s neuron type is not a struct")));
+        return Err(refuse(format!(
+            "{api}.{method}'s neuron type is not a struct"
+        )));
     };
     if neuron.fields.len() != NEURON_INFO_LITE_FIELDS.len() {
         return Err(refuse(format!(
@@ -299,7 +397,12 @@ pub fn check_for_reads(metadata: &Metadata) -> Result<ReadPlan, MetadataMismatch
             NEURON_INFO_LITE_FIELDS.len()
         )));
     }
-    for (position, (field, (name, expected))) in neuron.fields.iter().zip(NEURON_INFO_LITE_FIELDS).enumerate() {
+    for (position, (field, (name, expected))) in neuron
+        .fields
+        .iter()
+        .zip(NEURON_INFO_LITE_FIELDS)
+        .enumerate()
+    {
         let actual = shape(types, field.ty.id);
         let actual_name = field.name.as_deref().unwrap_or("(unnamed)");
         if actual_name != name || actual != expected {
@@ -313,19 +416,30 @@ pub fn check_for_reads(metadata: &Metadata) -> Result<ReadPlan, MetadataMismatch
     let (api, methods) = HYPERPARAMS_APIS;
     let (hyperparams_method, found) = methods
         .iter()
-        .find_map(|method| metadata.runtime_api_method(api, method).map(|found| (*method, found)))
-        .ok_or_else(|| refuse(format!("the runtime has neither {api}.{} nor {api}.{}", methods[0], methods[1])))?;
+        .find_map(|method| {
+            metadata
+                .runtime_api_method(api, method)
+                .map(|found| (*method, found))
+        })
+        .ok_or_else(|| {
+            refuse(format!(
+                "the runtime has neither {api}.{} nor {api}.{}",
+                methods[0], methods[1]
+            ))
+        })?;
     check_netuid_input(metadata, api, hyperparams_method, &found.inputs).map_err(&refuse)?;
     let output = shape(types, found.output_ty);
-    let inner = types.resolve(found.output_ty).and_then(|ty| match &ty.type_def {
-        TypeDef::Variant(variants) if output.starts_with("Option<") => variants
-            .variants
-            .iter()
-            .find(|variant| variant.name == "Some")
-            .and_then(|some| some.fields.first())
-            .and_then(|field| types.resolve(field.ty.id)),
-        _ => None,
-    });
+    let inner = types
+        .resolve(found.output_ty)
+        .and_then(|ty| match &ty.type_def {
+            TypeDef::Variant(variants) if output.starts_with("Option<") => variants
+                .variants
+                .iter()
+                .find(|variant| variant.name == "Some")
+                .and_then(|some| some.fields.first())
+                .and_then(|field| types.resolve(field.ty.id)),
+            _ => None,
+        });
     let Some(TypeDef::Composite(params)) = inner.map(|ty| &ty.type_def) else {
         return Err(refuse(format!(
             "{api}.{hyperparams_method} returns {output}, Pulse decodes an Option of a struct"
@@ -338,11 +452,19 @@ pub fn check_for_reads(metadata: &Metadata) -> Result<ReadPlan, MetadataMismatch
             .find(|field| field.name.as_deref() == Some(name))
             .ok_or_else(|| refuse(format!("{api}.{hyperparams_method} has no {name}")))?;
         let actual = shape(types, field.ty.id);
-        let fits = if is_flag { actual == "bool" } else { is_unsigned(&actual) };
+        let fits = if is_flag {
+            actual == "bool"
+        } else {
+            is_unsigned(&actual)
+        };
         if !fits {
             return Err(refuse(format!(
                 "{api}.{hyperparams_method}'s {name} is {actual}, Pulse reads {}",
-                if is_flag { "bool" } else { "an unsigned integer" }
+                if is_flag {
+                    "bool"
+                } else {
+                    "an unsigned integer"
+                }
             )));
         }
     }
@@ -413,21 +535,35 @@ fn expect_variant(
         ),
     };
     if actual != fields {
-        return Err(format!("{what}'s {name} variant holds {actual}, Pulse encodes {fields}"));
+        return Err(format!(
+            "{what}'s {name} variant holds {actual}, Pulse encodes {fields}"
+        ));
     }
     Ok(())
 }
 
-fn expect_variant_index(metadata: &Metadata, ty: u32, what: &str, name: &str, index: u8) -> Result<(), String> {
+fn expect_variant_index(
+    metadata: &Metadata,
+    ty: u32,
+    what: &str,
+    name: &str,
+    index: u8,
+) -> Result<(), String> {
     let variants = variants_of(metadata, ty).ok_or_else(|| format!("{what} is not an enum"))?;
     match variants.iter().find(|variant| variant.name == name) {
         Some(variant) if variant.index == index => Ok(()),
-        Some(variant) => Err(format!("{what}'s {name} variant is {}, Pulse encodes {index}", variant.index)),
+        Some(variant) => Err(format!(
+            "{what}'s {name} variant is {}, Pulse encodes {index}",
+            variant.index
+        )),
         None => Err(format!("{what} has no {name} variant")),
     }
 }
 
-fn variants_of(metadata: &Metadata, ty: u32) -> Option<&[scale_info::Variant<scale_info::form::PortableForm>]> {
+fn variants_of(
+    metadata: &Metadata,
+    ty: u32,
+) -> Option<&[scale_info::Variant<scale_info::form::PortableForm>]> {
     let mut resolved = metadata.types.resolve(ty)?;
     // Extension types wrap their value (`CheckMortality(Era)`); look through wrappers.
     loop {
@@ -445,10 +581,9 @@ fn variants_of(metadata: &Metadata, ty: u32) -> Option<&[scale_info::Variant<sca
 // which is what the two-byte mortal encoding relies on.
 fn check_era(metadata: &Metadata, ty: u32) -> Result<(), String> {
     let variants = variants_of(metadata, ty).ok_or("the era is not an enum")?;
-    if !variants
-        .iter()
-        .any(|variant| variant.index == 0 && variant.name == "Immortal" && variant.fields.is_empty())
-    {
+    if !variants.iter().any(|variant| {
+        variant.index == 0 && variant.name == "Immortal" && variant.fields.is_empty()
+    }) {
         return Err("the era has no field-less Immortal variant 0".into());
     }
     for index in 1..=255u8 {
@@ -458,7 +593,9 @@ fn check_era(metadata: &Metadata, ty: u32) -> Result<(), String> {
                 && shape(&metadata.types, variant.fields[0].ty.id) == "u8"
         });
         if !fits {
-            return Err(format!("the era's variant {index} is not Mortal{index}(u8)"));
+            return Err(format!(
+                "the era's variant {index} is not Mortal{index}(u8)"
+            ));
         }
     }
     Ok(())
@@ -486,12 +623,20 @@ fn check_events(metadata: &Metadata) -> Result<(), String> {
             .map(|field| field.ty.id)
             .ok_or(format!("System.Events records have no {name} field"))
     };
-    expect_variant(metadata, field("phase")?, "the event phase", "ApplyExtrinsic", None, "u32")?;
+    expect_variant(
+        metadata,
+        field("phase")?,
+        "the event phase",
+        "ApplyExtrinsic",
+        None,
+        "u32",
+    )?;
     let runtime_event = field("event")?;
     let system_event = event_type(metadata, runtime_event, "System")?;
     let failed = find_variant(metadata, system_event, "ExtrinsicFailed")
         .ok_or("System has no ExtrinsicFailed event")?;
-    find_variant(metadata, system_event, "ExtrinsicSuccess").ok_or("System has no ExtrinsicSuccess event")?;
+    find_variant(metadata, system_event, "ExtrinsicSuccess")
+        .ok_or("System has no ExtrinsicSuccess event")?;
     let dispatch_error = failed
         .fields
         .iter()
@@ -510,17 +655,24 @@ fn check_events(metadata: &Metadata) -> Result<(), String> {
     let payment_event = event_type(metadata, runtime_event, "TransactionPayment")?;
     let fee_paid = find_variant(metadata, payment_event, "TransactionFeePaid")
         .ok_or("TransactionPayment has no TransactionFeePaid event")?;
-    match fee_paid.fields.iter().find(|field| field.name.as_deref() == Some("who")) {
+    match fee_paid
+        .fields
+        .iter()
+        .find(|field| field.name.as_deref() == Some("who"))
+    {
         Some(who) if shape(types, who.ty.id) == "[u8; 32]" => Ok(()),
         _ => Err("TransactionPayment.TransactionFeePaid has no who: [u8; 32]".into()),
     }
 }
 
 fn event_type(metadata: &Metadata, runtime_event: u32, pallet: &str) -> Result<u32, String> {
-    let variant = find_variant(metadata, runtime_event, pallet).ok_or(format!("RuntimeEvent has no {pallet} variant"))?;
+    let variant = find_variant(metadata, runtime_event, pallet)
+        .ok_or(format!("RuntimeEvent has no {pallet} variant"))?;
     match variant.fields.as_slice() {
         [only] => Ok(only.ty.id),
-        _ => Err(format!("RuntimeEvent's {pallet} variant does not hold one event")),
+        _ => Err(format!(
+            "RuntimeEvent's {pallet} variant does not hold one event"
+        )),
     }
 }
 
@@ -529,5 +681,7 @@ fn find_variant<'a>(
     ty: u32,
     name: &str,
 ) -> Option<&'a scale_info::Variant<scale_info::form::PortableForm>> {
-    variants_of(metadata, ty)?.iter().find(|variant| variant.name == name)
+    variants_of(metadata, ty)?
+        .iter()
+        .find(|variant| variant.name == name)
 }

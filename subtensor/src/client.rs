@@ -17,7 +17,10 @@ use tokio::sync::Mutex;
 use crate::calls::WeightsCall;
 use crate::check::{MetadataMismatch, ReadPlan, SigningPlan, check_for_reads, check_for_signing};
 use crate::endpoint::{Endpoint, Transport};
-use crate::events::{DispatchFailure, EventsError, ExtrinsicOutcome, custom_transaction_error, decode_events, outcome_for_signer};
+use crate::events::{
+    DispatchFailure, EventsError, ExtrinsicOutcome, custom_transaction_error, decode_events,
+    outcome_for_signer,
+};
 use crate::extrinsic::{DEFAULT_ERA_PERIOD, Era, SignedExtrinsic, TxParams, sign};
 use crate::hyperparams::{Hyperparameters, HyperparamsError, decode_hyperparameters};
 use crate::metadata::{Metadata, MetadataError};
@@ -263,7 +266,10 @@ impl Subtensor {
 
     /// The finalized block (`chain_getFinalizedHead`, then `chain_getHeader [hash]`).
     pub async fn finalized_head(&self) -> Result<BlockRef, ChainError> {
-        let hash: H256 = self.rpc.request("chain_getFinalizedHead", json!([])).await?;
+        let hash: H256 = self
+            .rpc
+            .request("chain_getFinalizedHead", json!([]))
+            .await?;
         self.block_ref(hash).await
     }
 
@@ -279,7 +285,10 @@ impl Subtensor {
 
     /// The hash of block `number` (`chain_getBlockHash [number]`), `None` if not yet made.
     pub async fn block_hash(&self, number: u64) -> Result<Option<H256>, ChainError> {
-        Ok(self.rpc.request("chain_getBlockHash", json!([number])).await?)
+        Ok(self
+            .rpc
+            .request("chain_getBlockHash", json!([number]))
+            .await?)
     }
 
     /// The genesis hash (`chain_getBlockHash [0]`), read once.
@@ -298,7 +307,10 @@ impl Subtensor {
 
     /// The runtime version at `at` (the best block if `None`).
     pub async fn runtime_version(&self, at: Option<H256>) -> Result<RuntimeVersion, ChainError> {
-        Ok(self.rpc.request("state_getRuntimeVersion", json!([at])).await?)
+        Ok(self
+            .rpc
+            .request("state_getRuntimeVersion", json!([at]))
+            .await?)
     }
 
     /// The metadata bytes at `at`: V15 through `state_call Metadata_metadata_at_version
@@ -306,18 +318,22 @@ impl Subtensor {
     pub async fn metadata_bytes(&self, at: Option<H256>) -> Result<Vec<u8>, ChainError> {
         let v15 = self
             .rpc
-            .request::<String>("state_call", json!(["Metadata_metadata_at_version", "0x0f000000", at]))
+            .request::<String>(
+                "state_call",
+                json!(["Metadata_metadata_at_version", "0x0f000000", at]),
+            )
             .await;
         match v15 {
             Ok(hex) => {
                 let wrapped = hex_bytes("Metadata_metadata_at_version", &hex)?;
                 // The answer is Option<OpaqueMetadata>: 0x01, a compact length, the bytes.
-                let opaque = Option::<Vec<u8>>::decode(&mut wrapped.as_slice()).map_err(|error| {
-                    ChainError::Undecodable {
-                        what: "Metadata_metadata_at_version".into(),
-                        reason: error.to_string(),
-                    }
-                })?;
+                let opaque =
+                    Option::<Vec<u8>>::decode(&mut wrapped.as_slice()).map_err(|error| {
+                        ChainError::Undecodable {
+                            what: "Metadata_metadata_at_version".into(),
+                            reason: error.to_string(),
+                        }
+                    })?;
                 if let Some(bytes) = opaque {
                     return Ok(bytes);
                 }
@@ -353,7 +369,12 @@ impl Subtensor {
     }
 
     /// `state_call` of a runtime API method with SCALE `params` at `at`: the output bytes.
-    pub async fn state_call(&self, method: &str, params: &[u8], at: H256) -> Result<Vec<u8>, ChainError> {
+    pub async fn state_call(
+        &self,
+        method: &str,
+        params: &[u8],
+        at: H256,
+    ) -> Result<Vec<u8>, ChainError> {
         let hex: String = self
             .rpc
             .request("state_call", json!([method, to_hex(params), at]))
@@ -367,7 +388,8 @@ impl Subtensor {
             .rpc
             .request("state_getStorage", json!([to_hex(key), at]))
             .await?;
-        hex.map(|hex| hex_bytes("state_getStorage", &hex)).transpose()
+        hex.map(|hex| hex_bytes("state_getStorage", &hex))
+            .transpose()
     }
 
     /// The subnet's neurons at `at` (`NeuronInfoRuntimeApi_get_neurons_lite`).
@@ -375,19 +397,32 @@ impl Subtensor {
         let runtime = self.runtime_at(at).await?;
         runtime.reads.clone()?;
         let bytes = self
-            .state_call("NeuronInfoRuntimeApi_get_neurons_lite", &netuid.encode(), at)
+            .state_call(
+                "NeuronInfoRuntimeApi_get_neurons_lite",
+                &netuid.encode(),
+                at,
+            )
             .await?;
         Ok(decode_neurons(&bytes)?)
     }
 
     /// The subnet's hyperparameters at `at` (`SubnetInfoRuntimeApi_get_subnet_hyperparams_v2`,
     /// or `get_subnet_hyperparams` on runtimes without it).
-    pub async fn hyperparameters(&self, netuid: u16, at: H256) -> Result<Hyperparameters, ChainError> {
+    pub async fn hyperparameters(
+        &self,
+        netuid: u16,
+        at: H256,
+    ) -> Result<Hyperparameters, ChainError> {
         let runtime = self.runtime_at(at).await?;
         let plan = runtime.reads.clone()?;
         let method = format!("SubnetInfoRuntimeApi_{}", plan.hyperparams_method);
         let bytes = self.state_call(&method, &netuid.encode(), at).await?;
-        Ok(decode_hyperparameters(&runtime.metadata, &plan, netuid, &bytes)?)
+        Ok(decode_hyperparameters(
+            &runtime.metadata,
+            &plan,
+            netuid,
+            &bytes,
+        )?)
     }
 
     /// The subnet's metagraph at the best block.
@@ -397,7 +432,11 @@ impl Subtensor {
     }
 
     /// The subnet's metagraph at `block`.
-    pub async fn metagraph_at(&self, netuid: u16, block: BlockRef) -> Result<Metagraph, ChainError> {
+    pub async fn metagraph_at(
+        &self,
+        netuid: u16,
+        block: BlockRef,
+    ) -> Result<Metagraph, ChainError> {
         let neurons = self.neurons(netuid, block.hash).await?;
         let hyperparameters = self.hyperparameters(netuid, block.hash).await?;
         Ok(Metagraph {
@@ -420,7 +459,10 @@ impl Subtensor {
                 reason: "the runtime has no such storage".into(),
             })?;
         let stored = self
-            .storage(&plain_key("SubtensorModule", "CommitRevealWeightsVersion"), at)
+            .storage(
+                &plain_key("SubtensorModule", "CommitRevealWeightsVersion"),
+                at,
+            )
             .await?;
         let bytes = stored.unwrap_or_else(|| entry.default.clone());
         let value = decode_all(&runtime.metadata.types, entry.value_ty, &bytes)
@@ -436,7 +478,10 @@ impl Subtensor {
 
     /// The next nonce of `ss58` (`system_accountNextIndex`), counting pool transactions.
     pub async fn account_next_index(&self, ss58: &str) -> Result<u32, ChainError> {
-        Ok(self.rpc.request("system_accountNextIndex", json!([ss58])).await?)
+        Ok(self
+            .rpc
+            .request("system_accountNextIndex", json!([ss58]))
+            .await?)
     }
 
     /// The account nonce of `account` stored at block `at` (`System.Account`).
@@ -554,13 +599,19 @@ impl Subtensor {
         let watch = async {
             match self.endpoint.transport() {
                 Transport::WebSocket => self.watch_subscribed(extrinsic, signer, options).await,
-                Transport::Http => self.watch_polled(extrinsic, signer, params, built_at, options).await,
+                Transport::Http => {
+                    self.watch_polled(extrinsic, signer, params, built_at, options)
+                        .await
+                }
             }
         };
         match tokio::time::timeout(options.watch_timeout, watch).await {
             Ok(result) => result,
             Err(_) => Err(SubmitError::NotIncluded(
-                self.head().await.map(|head| head.number).unwrap_or(built_at),
+                self.head()
+                    .await
+                    .map(|head| head.number)
+                    .unwrap_or(built_at),
             )),
         }
     }
@@ -586,9 +637,13 @@ impl Subtensor {
                 TxStatus::InBlock(block) if options.wait_for == WaitFor::InBlock => {
                     return self.included(extrinsic, signer, block, false).await;
                 }
-                TxStatus::Finalized(block) => return self.included(extrinsic, signer, block, true).await,
+                TxStatus::Finalized(block) => {
+                    return self.included(extrinsic, signer, block, true).await;
+                }
                 TxStatus::Pending | TxStatus::InBlock(_) | TxStatus::Retracted => {}
-                TxStatus::FinalityTimeout(block) => return Err(SubmitError::FinalityTimeout(block)),
+                TxStatus::FinalityTimeout(block) => {
+                    return Err(SubmitError::FinalityTimeout(block));
+                }
                 TxStatus::Usurped(block) => return Err(SubmitError::Usurped(block)),
                 TxStatus::Dropped => return Err(SubmitError::Dropped),
                 TxStatus::Invalid => return Err(SubmitError::Invalid),
@@ -644,7 +699,12 @@ impl Subtensor {
         }
     }
 
-    async fn wait_finalized(&self, number: u64, hash: H256, options: &TxOptions) -> Result<(), SubmitError> {
+    async fn wait_finalized(
+        &self,
+        number: u64,
+        hash: H256,
+        options: &TxOptions,
+    ) -> Result<(), SubmitError> {
         loop {
             let finalized = self.finalized_head().await?;
             if finalized.number >= number {
@@ -697,11 +757,17 @@ impl Subtensor {
     /// (`chain_subscribeNewHeads` / `chain_subscribeFinalizedHeads`). Needs WebSocket.
     pub async fn subscribe_heads(&self, finalized: bool) -> Result<HeadSubscription, ChainError> {
         let (subscribe, unsubscribe) = if finalized {
-            ("chain_subscribeFinalizedHeads", "chain_unsubscribeFinalizedHeads")
+            (
+                "chain_subscribeFinalizedHeads",
+                "chain_unsubscribeFinalizedHeads",
+            )
         } else {
             ("chain_subscribeNewHeads", "chain_unsubscribeNewHeads")
         };
-        let inner = self.rpc.subscribe(subscribe, json!([]), unsubscribe).await?;
+        let inner = self
+            .rpc
+            .subscribe(subscribe, json!([]), unsubscribe)
+            .await?;
         Ok(HeadSubscription { inner })
     }
 }
@@ -763,7 +829,10 @@ impl TxStatus {
 fn rejection(error: RpcError) -> SubmitError {
     match error {
         RpcError::Rpc {
-            code, message, data, ..
+            code,
+            message,
+            data,
+            ..
         } => {
             let custom = data
                 .as_deref()
@@ -804,12 +873,24 @@ mod tests {
         let hash = "0xdb13c066e2c63969f140164fb3bfe7a0aaa7b71407fc0fe525d68e57329ef9d0";
         let parsed: H256 = hash.parse().unwrap();
         assert_eq!(TxStatus::from_json(&json!("ready")), TxStatus::Pending);
-        assert_eq!(TxStatus::from_json(&json!({"broadcast": ["peer"]})), TxStatus::Pending);
-        assert_eq!(TxStatus::from_json(&json!({"inBlock": hash})), TxStatus::InBlock(parsed));
-        assert_eq!(TxStatus::from_json(&json!({"finalized": hash})), TxStatus::Finalized(parsed));
+        assert_eq!(
+            TxStatus::from_json(&json!({"broadcast": ["peer"]})),
+            TxStatus::Pending
+        );
+        assert_eq!(
+            TxStatus::from_json(&json!({"inBlock": hash})),
+            TxStatus::InBlock(parsed)
+        );
+        assert_eq!(
+            TxStatus::from_json(&json!({"finalized": hash})),
+            TxStatus::Finalized(parsed)
+        );
         assert_eq!(TxStatus::from_json(&json!("dropped")), TxStatus::Dropped);
         assert_eq!(TxStatus::from_json(&json!("invalid")), TxStatus::Invalid);
-        assert!(matches!(TxStatus::from_json(&json!({"what": 1})), TxStatus::Unknown(_)));
+        assert!(matches!(
+            TxStatus::from_json(&json!({"what": 1})),
+            TxStatus::Unknown(_)
+        ));
     }
 
     #[test]

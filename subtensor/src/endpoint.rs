@@ -23,13 +23,19 @@ pub const NETWORKS: [(&str, &str); 5] = [
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EndpointError {
     /// Nothing was given.
-    #[error("no subtensor network or endpoint given: use finney, test, archive, local, latent-lite or a ws://, wss://, http:// or https:// URL")]
+    #[error(
+        "no subtensor network or endpoint given: use finney, test, archive, local, latent-lite or a ws://, wss://, http:// or https:// URL"
+    )]
     Empty,
     /// A word that is neither a known network name nor a URL.
-    #[error("unknown subtensor network {0:?}: use finney, test, archive, local, latent-lite or a ws://, wss://, http:// or https:// URL")]
+    #[error(
+        "unknown subtensor network {0:?}: use finney, test, archive, local, latent-lite or a ws://, wss://, http:// or https:// URL"
+    )]
     UnknownNetwork(String),
     /// A URL whose scheme is not one of ws, wss, http, https.
-    #[error("subtensor endpoint {url:?} has scheme {scheme:?}: use ws://, wss://, http:// or https://")]
+    #[error(
+        "subtensor endpoint {url:?} has scheme {scheme:?}: use ws://, wss://, http:// or https://"
+    )]
     UnsupportedScheme {
         /// The URL as given.
         url: String,
@@ -151,7 +157,10 @@ mod tests {
     #[test]
     fn network_names_resolve_to_the_sdk_urls() {
         let finney = Endpoint::parse("finney").unwrap();
-        assert_eq!(finney.url.as_str(), "wss://entrypoint-finney.opentensor.ai/");
+        assert_eq!(
+            finney.url.as_str(),
+            "wss://entrypoint-finney.opentensor.ai/"
+        );
         assert_eq!(finney.url.port_or_known_default(), Some(443));
         assert_eq!(finney.network, "finney");
         assert_eq!(finney.transport(), Transport::WebSocket);

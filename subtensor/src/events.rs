@@ -57,7 +57,8 @@ pub fn decode_events(metadata: &Metadata, bytes: &[u8]) -> Result<Vec<Event>, Ev
     let entry = metadata
         .storage_entry("System", "Events")
         .ok_or(EventsError::NoEventsStorage)?;
-    let records = decode_all(&metadata.types, entry.value_ty, bytes).map_err(EventsError::Undecodable)?;
+    let records =
+        decode_all(&metadata.types, entry.value_ty, bytes).map_err(EventsError::Undecodable)?;
     let records: Vec<&Value> = match &records {
         Value::Sequence(records) => records.iter().collect(),
         Value::Bytes(bytes) if bytes.is_empty() => Vec::new(),
@@ -156,7 +157,10 @@ pub fn module_error_name(metadata: &Metadata, pallet_index: u8, code: u8) -> Dis
         .and_then(|pallet| pallet.errors_ty)
         .and_then(|ty| metadata.types.resolve(ty))
         .and_then(|ty| match &ty.type_def {
-            scale_info::TypeDef::Variant(variants) => variants.variants.iter().find(|variant| variant.index == code),
+            scale_info::TypeDef::Variant(variants) => variants
+                .variants
+                .iter()
+                .find(|variant| variant.index == code),
             _ => None,
         });
     DispatchFailure {
@@ -168,7 +172,9 @@ pub fn module_error_name(metadata: &Metadata, pallet_index: u8, code: u8) -> Dis
         name: variant
             .map(|variant| variant.name.clone())
             .unwrap_or_else(|| format!("error {code}")),
-        docs: variant.map(|variant| variant.docs.join(" ").trim().to_string()).unwrap_or_default(),
+        docs: variant
+            .map(|variant| variant.docs.join(" ").trim().to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -195,11 +201,17 @@ pub enum ExtrinsicOutcome {
 }
 
 /// Finds the outcome of `signer`'s extrinsic among a block's events.
-pub fn outcome_for_signer(metadata: &Metadata, events: &[Event], signer: &[u8; 32]) -> ExtrinsicOutcome {
+pub fn outcome_for_signer(
+    metadata: &Metadata,
+    events: &[Event],
+    signer: &[u8; 32],
+) -> ExtrinsicOutcome {
     let mut indices: Vec<u32> = events
         .iter()
         .filter(|event| event.pallet == "TransactionPayment" && event.name == "TransactionFeePaid")
-        .filter(|event| event.fields.field("who").and_then(Value::as_bytes) == Some(signer.as_slice()))
+        .filter(|event| {
+            event.fields.field("who").and_then(Value::as_bytes) == Some(signer.as_slice())
+        })
         .filter_map(|event| match event.phase {
             Phase::ApplyExtrinsic(index) => Some(index),
             _ => None,
@@ -211,7 +223,10 @@ pub fn outcome_for_signer(metadata: &Metadata, events: &[Event], signer: &[u8; 3
         [index] => *index,
         _ => return ExtrinsicOutcome::Ambiguous(indices),
     };
-    for event in events.iter().filter(|event| event.phase == Phase::ApplyExtrinsic(index)) {
+    for event in events
+        .iter()
+        .filter(|event| event.phase == Phase::ApplyExtrinsic(index))
+    {
         if event.pallet != "System" {
             continue;
         }

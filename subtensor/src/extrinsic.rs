@@ -43,7 +43,10 @@ impl Era {
     /// builds it: the period is rounded up to a power of two within 4..=65536 and the
     /// phase quantised so that it fits the two-byte encoding.
     pub fn mortal(period: u64, current: u64) -> Self {
-        let period = period.checked_next_power_of_two().unwrap_or(1 << 16).clamp(4, 1 << 16);
+        let period = period
+            .checked_next_power_of_two()
+            .unwrap_or(1 << 16)
+            .clamp(4, 1 << 16);
         let phase = current % period;
         let quantize = (period >> 12).max(1);
         Era::Mortal {
@@ -166,7 +169,12 @@ pub fn signing_payload(preimage: &[u8]) -> Vec<u8> {
 }
 
 /// Builds and signs the extrinsic for `call` (SCALE-encoded) with `hotkey`.
-pub fn sign(call: &[u8], hotkey: &Hotkey, plan: &SigningPlan, params: &TxParams) -> SignedExtrinsic {
+pub fn sign(
+    call: &[u8],
+    hotkey: &Hotkey,
+    plan: &SigningPlan,
+    params: &TxParams,
+) -> SignedExtrinsic {
     let extra = extra(plan, params);
     let mut preimage = Vec::with_capacity(call.len() + extra.len() + 128);
     preimage.extend_from_slice(call);
@@ -206,7 +214,13 @@ mod tests {
     fn the_sdk_default_mortal_era_encodes_as_recorded() {
         // The SDK's vector: period 128 at block 6852690 is era 0x2605, born at that block.
         let era = Era::mortal(DEFAULT_ERA_PERIOD, 6_852_690);
-        assert_eq!(era, Era::Mortal { period: 128, phase: 82 });
+        assert_eq!(
+            era,
+            Era::Mortal {
+                period: 128,
+                phase: 82
+            }
+        );
         assert_eq!(era.encode(), vec![0x26, 0x05]);
         assert_eq!(era.birth(6_852_690), 6_852_690);
         assert_eq!(era.birth(6_852_700), 6_852_690);
@@ -216,12 +230,23 @@ mod tests {
 
     #[test]
     fn mortal_periods_round_up_to_a_power_of_two_within_bounds() {
-        assert!(matches!(Era::mortal(100, 1000), Era::Mortal { period: 128, .. }));
-        assert!(matches!(Era::mortal(1, 1000), Era::Mortal { period: 4, .. }));
-        assert!(matches!(Era::mortal(1 << 20, 1000), Era::Mortal { period: 65536, .. }));
+        assert!(matches!(
+            Era::mortal(100, 1000),
+            Era::Mortal { period: 128, .. }
+        ));
+        assert!(matches!(
+            Era::mortal(1, 1000),
+            Era::Mortal { period: 4, .. }
+        ));
+        assert!(matches!(
+            Era::mortal(1 << 20, 1000),
+            Era::Mortal { period: 65536, .. }
+        ));
         // Long periods quantise the phase so it fits in 12 bits.
         let era = Era::mortal(65536, 70_001);
-        let Era::Mortal { phase, .. } = era else { unreachable!() };
+        let Era::Mortal { phase, .. } = era else {
+            unreachable!()
+        };
         assert_eq!(phase % 16, 0);
         assert!(era.birth(70_001) <= 70_001);
     }

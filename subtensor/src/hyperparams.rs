@@ -192,7 +192,11 @@ fn fixed_point_fields(metadata: &Metadata, output_ty: u32) -> BTreeMap<String, u
             if ty.path.segments.first().map(String::as_str) != Some("substrate_fixed") {
                 return None;
             }
-            let frac = ty.type_params.iter().find(|param| param.name == "Frac")?.ty?;
+            let frac = ty
+                .type_params
+                .iter()
+                .find(|param| param.name == "Frac")?
+                .ty?;
             Some((name, typenum(types, frac.id, 0)?))
         })
         .collect()
@@ -203,11 +207,19 @@ fn typenum(types: &scale_info::PortableRegistry, id: u32, depth: u32) -> Option<
         return None;
     }
     let ty = types.resolve(id)?;
-    let param = |name: &str| ty.type_params.iter().find(|param| param.name == name)?.ty.map(|ty| ty.id);
+    let param = |name: &str| {
+        ty.type_params
+            .iter()
+            .find(|param| param.name == name)?
+            .ty
+            .map(|ty| ty.id)
+    };
     match ty.path.segments.last()?.as_str() {
         "UTerm" | "B0" => Some(0),
         "B1" => Some(1),
-        "UInt" => Some(2 * typenum(types, param("U")?, depth + 1)? + typenum(types, param("B")?, depth + 1)?),
+        "UInt" => Some(
+            2 * typenum(types, param("U")?, depth + 1)? + typenum(types, param("B")?, depth + 1)?,
+        ),
         _ => None,
     }
 }

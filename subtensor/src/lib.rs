@@ -68,7 +68,9 @@ pub mod weights;
 
 pub use calls::WeightsCall;
 pub use check::{MetadataMismatch, check_for_reads, check_for_signing};
-pub use client::{ChainError, Included, Metagraph, Runtime, SubmitError, Subtensor, TxOptions, WaitFor};
+pub use client::{
+    ChainError, Included, Metagraph, Runtime, SubmitError, Subtensor, TxOptions, WaitFor,
+};
 pub use endpoint::{Endpoint, EndpointError};
 pub use events::DispatchFailure;
 pub use hyperparams::Hyperparameters;

@@ -263,7 +263,11 @@ impl Metadata {
         self.apis
             .iter()
             .find(|candidate| candidate.name == api)
-            .and_then(|api| api.methods.iter().find(|candidate| candidate.name == method))
+            .and_then(|api| {
+                api.methods
+                    .iter()
+                    .find(|candidate| candidate.name == method)
+            })
     }
 
     /// The storage item `pallet`.`name`.
@@ -273,7 +277,9 @@ impl Metadata {
     }
 }
 
-fn pallet_v14(pallet: &frame_metadata::v14::PalletMetadata<scale_info::form::PortableForm>) -> Pallet {
+fn pallet_v14(
+    pallet: &frame_metadata::v14::PalletMetadata<scale_info::form::PortableForm>,
+) -> Pallet {
     pallet_parts(
         &pallet.name,
         pallet.index,

@@ -22,7 +22,10 @@ pub const NEURON_INFO_LITE_FIELDS: [(&str, &str); 18] = [
         "axon_info",
         "{block: u64, version: u32, ip: u128, port: u16, ip_type: u8, protocol: u8, placeholder1: u8, placeholder2: u8}",
     ),
-    ("prometheus_info", "{block: u64, version: u32, ip: u128, port: u16, ip_type: u8}"),
+    (
+        "prometheus_info",
+        "{block: u64, version: u32, ip: u128, port: u16, ip_type: u8}",
+    ),
     ("stake", "Vec<([u8; 32], Compact<u64>)>"),
     ("rank", "Compact<u16>"),
     ("emission", "Compact<u64>"),

@@ -177,7 +177,11 @@ impl RpcClient {
         let timeout = self.inner.options.request_timeout;
         let answer = match &self.inner.transport {
             TransportState::Http(http) => {
-                let sent = http.post(self.inner.url.clone()).json(&body).timeout(timeout).send();
+                let sent = http
+                    .post(self.inner.url.clone())
+                    .json(&body)
+                    .timeout(timeout)
+                    .send();
                 let response = sent.await.map_err(|error| self.http_error(method, error))?;
                 let status = response.status();
                 let text = response
@@ -197,8 +201,16 @@ impl RpcClient {
             }
             TransportState::Ws(slot) => {
                 let (reply, answer) = oneshot::channel();
-                self.ws_send(slot, Command::Request { id, body, reply, notifications: None })
-                    .await?;
+                self.ws_send(
+                    slot,
+                    Command::Request {
+                        id,
+                        body,
+                        reply,
+                        notifications: None,
+                    },
+                )
+                .await?;
                 match tokio::time::timeout(timeout, answer).await {
                     Ok(Ok(answer)) => answer,
                     Ok(Err(_)) => return Err(self.closed()),
@@ -228,7 +240,15 @@ impl RpcClient {
         let (reply, answer) = oneshot::channel();
         let (notify, notifications) = mpsc::unbounded_channel();
         let commands = self
-            .ws_send(slot, Command::Request { id, body, reply, notifications: Some(notify) })
+            .ws_send(
+                slot,
+                Command::Request {
+                    id,
+                    body,
+                    reply,
+                    notifications: Some(notify),
+                },
+            )
             .await?;
         let answer = match tokio::time::timeout(self.inner.options.request_timeout, answer).await {
             Ok(Ok(answer)) => answer,
@@ -257,11 +277,19 @@ impl RpcClient {
         command: Command,
     ) -> Result<mpsc::UnboundedSender<Command>, RpcError> {
         let mut guard = slot.lock().await;
-        if guard.as_ref().is_none_or(|connection| connection.commands.is_closed()) {
-            *guard = Some(WsConnection::open(&self.inner.url, self.inner.options.connect_timeout).await?);
+        if guard
+            .as_ref()
+            .is_none_or(|connection| connection.commands.is_closed())
+        {
+            *guard = Some(
+                WsConnection::open(&self.inner.url, self.inner.options.connect_timeout).await?,
+            );
         }
         let connection = guard.as_ref().expect("a connection was just opened");
-        connection.commands.send(command).map_err(|_| self.closed())?;
+        connection
+            .commands
+            .send(command)
+            .map_err(|_| self.closed())?;
         Ok(connection.commands.clone())
     }
 
@@ -270,7 +298,10 @@ impl RpcClient {
             return Err(self.undecodable(method, "the answer is not a JSON object".into()));
         };
         if let Some(error) = answer.remove("error") {
-            let code = error.get("code").and_then(Value::as_i64).unwrap_or_default();
+            let code = error
+                .get("code")
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
             let message = error
                 .get("message")
                 .and_then(Value::as_str)
@@ -288,9 +319,9 @@ impl RpcClient {
                 data,
             });
         }
-        answer
-            .remove("result")
-            .ok_or_else(|| self.undecodable(method, "the answer has neither result nor error".into()))
+        answer.remove("result").ok_or_else(|| {
+            self.undecodable(method, "the answer has neither result nor error".into())
+        })
     }
 
     fn http_error(&self, method: &str, error: reqwest::Error) -> RpcError {
@@ -351,10 +382,13 @@ impl std::fmt::Debug for Subscription {
 impl Subscription {
     /// The next notification's `result`; an error when the connection has closed.
     pub async fn next(&mut self) -> Result<Value, RpcError> {
-        self.notifications.recv().await.ok_or_else(|| RpcError::Unreachable {
-            url: self.url.clone(),
-            reason: format!("the WebSocket connection closed during {}", self.method),
-        })
+        self.notifications
+            .recv()
+            .await
+            .ok_or_else(|| RpcError::Unreachable {
+                url: self.url.clone(),
+                reason: format!("the WebSocket connection closed during {}", self.method),
+            })
     }
 
     /// The next notification read as `T`.
@@ -410,7 +444,12 @@ impl WsConnection {
         let connecting = tokio_tungstenite::connect_async(url.as_str());
         let (socket, _) = tokio::time::timeout(connect_timeout, connecting)
             .await
-            .map_err(|_| unreachable(format!("no WebSocket connection within {} ms", connect_timeout.as_millis())))?
+            .map_err(|_| {
+                unreachable(format!(
+                    "no WebSocket connection within {} ms",
+                    connect_timeout.as_millis()
+                ))
+            })?
             .map_err(|error| unreachable(error_chain(&error)))?;
         let (commands, receiver) = mpsc::unbounded_channel();
         tokio::spawn(run_connection(socket, receiver));
@@ -418,9 +457,8 @@ impl WsConnection {
     }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 // Owns the socket: writes commands, routes answers to their requests by id and
 // notifications to their subscriptions. Ends when the socket closes or every client

@@ -27,7 +27,9 @@ pub fn map_key(prefix: &str, item: &str, hasher: StorageHasher, encoded_key: &[u
     let mut key = plain_key(prefix, item);
     match hasher {
         StorageHasher::Blake2_128 => key.extend_from_slice(&blake2_128(encoded_key)),
-        StorageHasher::Blake2_256 => key.extend_from_slice(&crate::extrinsic::blake2_256(encoded_key)),
+        StorageHasher::Blake2_256 => {
+            key.extend_from_slice(&crate::extrinsic::blake2_256(encoded_key))
+        }
         StorageHasher::Blake2_128Concat => {
             key.extend_from_slice(&blake2_128(encoded_key));
             key.extend_from_slice(encoded_key);

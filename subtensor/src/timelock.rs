@@ -115,15 +115,18 @@ pub fn reveal_round(
     let target_block = first_reveal_block.saturating_add(SECURITY_BLOCK_OFFSET);
     let blocks_until = target_block.saturating_sub(current_block);
     let target_secs = now_unix_secs + blocks_until as f64 * block_time_secs;
-    let round = ((target_secs - QUICKNET_GENESIS_TIME as f64) / QUICKNET_PERIOD_SECS as f64).floor();
+    let round =
+        ((target_secs - QUICKNET_GENESIS_TIME as f64) / QUICKNET_PERIOD_SECS as f64).floor();
     if round < 1.0 { 1 } else { round as u64 }
 }
 
 /// Encrypts `plaintext` to drand quicknet round `round`.
 pub fn encrypt(plaintext: &[u8], round: u64) -> Result<Vec<u8>, TimelockError> {
     let public_key_bytes = hex::decode(QUICKNET_PUBLIC_KEY).expect("the quicknet key is hex");
-    let public_key = <TinyBLS381 as EngineBLS>::PublicKeyGroup::deserialize_compressed(public_key_bytes.as_slice())
-        .map_err(|error| TimelockError::Encrypt(format!("quicknet public key: {error}")))?;
+    let public_key = <TinyBLS381 as EngineBLS>::PublicKeyGroup::deserialize_compressed(
+        public_key_bytes.as_slice(),
+    )
+    .map_err(|error| TimelockError::Encrypt(format!("quicknet public key: {error}")))?;
     let mut secret = [0u8; 32];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
     let ciphertext = tle::<TinyBLS381, AESGCMStreamCipherProvider, _>(
@@ -145,8 +148,9 @@ pub fn encrypt(plaintext: &[u8], round: u64) -> Result<Vec<u8>, TimelockError> {
 pub fn decrypt(ciphertext: &[u8], round_signature: &[u8]) -> Result<Vec<u8>, TimelockError> {
     let ciphertext = TLECiphertext::<TinyBLS381>::deserialize_compressed(ciphertext)
         .map_err(|error| TimelockError::NotACiphertext(error.to_string()))?;
-    let signature = <TinyBLS381 as EngineBLS>::SignatureGroup::deserialize_compressed(round_signature)
-        .map_err(|error| TimelockError::NotASignature(error.to_string()))?;
+    let signature =
+        <TinyBLS381 as EngineBLS>::SignatureGroup::deserialize_compressed(round_signature)
+            .map_err(|error| TimelockError::NotASignature(error.to_string()))?;
     tld::<TinyBLS381, AESGCMStreamCipherProvider>(ciphertext, signature)
         .map_err(|error| TimelockError::Decrypt(format!("{error:?}")))
 }
@@ -158,12 +162,19 @@ pub fn encrypt_payload(payload: &TlockPayload, round: u64) -> Result<Vec<u8>, Ti
 }
 
 /// Decrypts a timelocked commit and reads its payload.
-pub fn decrypt_payload(commit: &[u8], round_signature: &[u8]) -> Result<TlockPayload, TimelockError> {
+pub fn decrypt_payload(
+    commit: &[u8],
+    round_signature: &[u8],
+) -> Result<TlockPayload, TimelockError> {
     let plaintext = decrypt(commit, round_signature)?;
     let mut input = plaintext.as_slice();
-    let payload = TlockPayload::decode(&mut input).map_err(|error| TimelockError::NotAPayload(error.to_string()))?;
+    let payload = TlockPayload::decode(&mut input)
+        .map_err(|error| TimelockError::NotAPayload(error.to_string()))?;
     if !input.is_empty() {
-        return Err(TimelockError::NotAPayload(format!("{} bytes left over", input.len())));
+        return Err(TimelockError::NotAPayload(format!(
+            "{} bytes left over",
+            input.len()
+        )));
     }
     Ok(payload)
 }

@@ -49,6 +49,9 @@ impl From<parity_scale_codec::Error> for ValueError {
     }
 }
 
+/// A field of a composite or variant: its name (when the type names it) and value.
+pub type Field = (Option<String>, Value);
+
 /// A decoded value, shaped like its type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -67,7 +70,7 @@ pub enum Value {
     /// A sequence or array of `u8`.
     Bytes(Vec<u8>),
     /// A struct or tuple: fields in order, with their names when the type names them.
-    Composite(Vec<(Option<String>, Value)>),
+    Composite(Vec<Field>),
     /// An enum value.
     Variant {
         /// The variant's name.
@@ -75,7 +78,7 @@ pub enum Value {
         /// Its discriminant.
         index: u8,
         /// Its fields.
-        fields: Vec<(Option<String>, Value)>,
+        fields: Vec<Field>,
     },
     /// A sequence or array of anything but `u8`.
     Sequence(Vec<Value>),
@@ -93,7 +96,7 @@ impl Value {
     }
 
     /// The fields of a composite or variant.
-    pub fn fields(&self) -> Option<&[(Option<String>, Value)]> {
+    pub fn fields(&self) -> Option<&[Field]> {
         match self {
             Value::Composite(fields) | Value::Variant { fields, .. } => Some(fields),
             _ => None,
@@ -125,7 +128,7 @@ impl Value {
     }
 
     /// The variant's name and fields.
-    pub fn as_variant(&self) -> Option<(&str, &[(Option<String>, Value)])> {
+    pub fn as_variant(&self) -> Option<(&str, &[Field])> {
         match self.unwrapped() {
             Value::Variant { name, fields, .. } => Some((name, fields)),
             _ => None,
@@ -220,7 +223,11 @@ fn decode_at(
                 TypeDef::Primitive(TypeDefPrimitive::U16) => 16,
                 TypeDef::Primitive(TypeDefPrimitive::U32) => 32,
                 TypeDef::Primitive(TypeDefPrimitive::U64) => 64,
-                _ => return Err(ValueError::Codec("bit sequence store is not u8..u64".into())),
+                _ => {
+                    return Err(ValueError::Codec(
+                        "bit sequence store is not u8..u64".into(),
+                    ));
+                }
             };
             let bit_len = Compact::<u32>::decode(input)?.0 as usize;
             let byte_len = bit_len.div_ceil(store_bits) * (store_bits / 8);
@@ -269,7 +276,10 @@ fn decode_primitive(primitive: &TypeDefPrimitive, input: &mut &[u8]) -> Result<V
         P::Bool => Value::Bool(bool::decode(input)?),
         P::Char => {
             let code = u32::decode(input)?;
-            Value::Char(char::from_u32(code).ok_or_else(|| ValueError::Codec(format!("{code} is not a char")))?)
+            Value::Char(
+                char::from_u32(code)
+                    .ok_or_else(|| ValueError::Codec(format!("{code} is not a char")))?,
+            )
         }
         P::Str => Value::Str(String::decode(input)?),
         P::U8 => Value::Unsigned(u8::decode(input)?.into()),
@@ -297,19 +307,33 @@ fn decode_compact(
         return Err(ValueError::TooDeep);
     }
     match &resolve(types, inner)?.type_def {
-        TypeDef::Primitive(TypeDefPrimitive::U8) => Ok(Value::Unsigned(Compact::<u8>::decode(input)?.0.into())),
-        TypeDef::Primitive(TypeDefPrimitive::U16) => Ok(Value::Unsigned(Compact::<u16>::decode(input)?.0.into())),
-        TypeDef::Primitive(TypeDefPrimitive::U32) => Ok(Value::Unsigned(Compact::<u32>::decode(input)?.0.into())),
-        TypeDef::Primitive(TypeDefPrimitive::U64) => Ok(Value::Unsigned(Compact::<u64>::decode(input)?.0.into())),
-        TypeDef::Primitive(TypeDefPrimitive::U128) => Ok(Value::Unsigned(Compact::<u128>::decode(input)?.0)),
+        TypeDef::Primitive(TypeDefPrimitive::U8) => {
+            Ok(Value::Unsigned(Compact::<u8>::decode(input)?.0.into()))
+        }
+        TypeDef::Primitive(TypeDefPrimitive::U16) => {
+            Ok(Value::Unsigned(Compact::<u16>::decode(input)?.0.into()))
+        }
+        TypeDef::Primitive(TypeDefPrimitive::U32) => {
+            Ok(Value::Unsigned(Compact::<u32>::decode(input)?.0.into()))
+        }
+        TypeDef::Primitive(TypeDefPrimitive::U64) => {
+            Ok(Value::Unsigned(Compact::<u64>::decode(input)?.0.into()))
+        }
+        TypeDef::Primitive(TypeDefPrimitive::U128) => {
+            Ok(Value::Unsigned(Compact::<u128>::decode(input)?.0))
+        }
         TypeDef::Composite(composite) if composite.fields.len() == 1 => {
             let field = &composite.fields[0];
             let value = decode_compact(types, field.ty.id, input, depth + 1)?;
             Ok(Value::Composite(vec![(field.name.clone(), value)]))
         }
-        TypeDef::Composite(composite) if composite.fields.is_empty() => Ok(Value::Composite(Vec::new())),
+        TypeDef::Composite(composite) if composite.fields.is_empty() => {
+            Ok(Value::Composite(Vec::new()))
+        }
         TypeDef::Tuple(tuple) if tuple.fields.is_empty() => Ok(Value::Composite(Vec::new())),
-        _ => Err(ValueError::Codec(format!("type {inner} cannot be compact-encoded"))),
+        _ => Err(ValueError::Codec(format!(
+            "type {inner} cannot be compact-encoded"
+        ))),
     }
 }
 
@@ -337,7 +361,13 @@ fn shape_at(types: &PortableRegistry, ty: u32, depth: usize) -> String {
             fields if fields.iter().all(|field| field.name.is_some()) => {
                 let parts: Vec<String> = fields
                     .iter()
-                    .map(|field| format!("{}: {}", field.name.as_deref().unwrap_or_default(), inner(field.ty.id)))
+                    .map(|field| {
+                        format!(
+                            "{}: {}",
+                            field.name.as_deref().unwrap_or_default(),
+                            inner(field.ty.id)
+                        )
+                    })
                     .collect();
                 format!("{{{}}}", parts.join(", "))
             }
@@ -347,13 +377,28 @@ fn shape_at(types: &PortableRegistry, ty: u32, depth: usize) -> String {
             }
         },
         TypeDef::Variant(variants) => {
-            let name = resolved.path.segments.last().cloned().unwrap_or_else(|| "enum".into());
+            let name = resolved
+                .path
+                .segments
+                .last()
+                .cloned()
+                .unwrap_or_else(|| "enum".into());
             let is_option = name == "Option"
                 && variants.variants.len() == 2
-                && variants.variants.iter().any(|v| v.name == "None" && v.index == 0 && v.fields.is_empty())
-                && variants.variants.iter().any(|v| v.name == "Some" && v.index == 1 && v.fields.len() == 1);
+                && variants
+                    .variants
+                    .iter()
+                    .any(|v| v.name == "None" && v.index == 0 && v.fields.is_empty())
+                && variants
+                    .variants
+                    .iter()
+                    .any(|v| v.name == "Some" && v.index == 1 && v.fields.len() == 1);
             if is_option {
-                let some = variants.variants.iter().find(|v| v.name == "Some").expect("checked above");
+                let some = variants
+                    .variants
+                    .iter()
+                    .find(|v| v.name == "Some")
+                    .expect("checked above");
                 format!("Option<{}>", inner(some.fields[0].ty.id))
             } else {
                 name

@@ -47,8 +47,14 @@ pub enum WeightsError {
 /// Each weight is first cast to float32, as the SDK's numpy arrays do, then scaled
 /// so the largest is 65535 and rounded half to even. Zero results are dropped with their
 /// uid; input order is kept; all-zero (or empty) input gives two empty lists.
-pub fn convert_weights(uids: &[i64], weights: &[f64]) -> Result<(Vec<u16>, Vec<u16>), WeightsError> {
-    let weights: Vec<f64> = weights.iter().map(|weight| f64::from(*weight as f32)).collect();
+pub fn convert_weights(
+    uids: &[i64],
+    weights: &[f64],
+) -> Result<(Vec<u16>, Vec<u16>), WeightsError> {
+    let weights: Vec<f64> = weights
+        .iter()
+        .map(|weight| f64::from(*weight as f32))
+        .collect();
     // The SDK checks in this order: negative weight, negative uid, then lengths.
     if let Some(bad) = weights.iter().find(|weight| !weight.is_finite()) {
         return Err(WeightsError::NotFinite(*bad));
@@ -104,7 +110,14 @@ pub fn commit_hash(
     salt: &[u16],
     version_key: u64,
 ) -> [u8; 32] {
-    blake2_256(&commit_preimage(hotkey, netuid_index, uids, values, salt, version_key))
+    blake2_256(&commit_preimage(
+        hotkey,
+        netuid_index,
+        uids,
+        values,
+        salt,
+        version_key,
+    ))
 }
 
 /// The bytes [`commit_hash`] hashes.
@@ -194,7 +207,11 @@ pub enum WeightRuleError {
 /// weight on the validator's own uid is a self-weight, which the chain exempts from the
 /// length and size rules. The size rule compares each weight's share of the sum, after
 /// max-upscaling, with `max_weights_limit / 65535`, in the chain's I32F32 arithmetic.
-pub fn check_weight_rules(uids: &[u16], values: &[u16], rules: &WeightRules) -> Result<(), WeightRuleError> {
+pub fn check_weight_rules(
+    uids: &[u16],
+    values: &[u16],
+    rules: &WeightRules,
+) -> Result<(), WeightRuleError> {
     if uids.len() != values.len() {
         return Err(WeightRuleError::WeightVecNotEqualSize {
             uids: uids.len(),
@@ -233,12 +250,19 @@ pub fn check_weight_rules(uids: &[u16], values: &[u16], rules: &WeightRules) -> 
         return Ok(());
     }
     let upscaled = max_upscale(values);
-    let limit = fixed_div(i64::from(rules.max_weights_limit) << 32, i64::from(u16::MAX) << 32);
+    let limit = fixed_div(
+        i64::from(rules.max_weights_limit) << 32,
+        i64::from(u16::MAX) << 32,
+    );
     let sum: i64 = upscaled.iter().map(|value| i64::from(*value) << 32).sum();
     if sum == 0 {
         return Ok(());
     }
-    let largest = upscaled.iter().map(|value| fixed_div(i64::from(*value) << 32, sum)).max().unwrap_or(0);
+    let largest = upscaled
+        .iter()
+        .map(|value| fixed_div(i64::from(*value) << 32, sum))
+        .max()
+        .unwrap_or(0);
     if largest > limit {
         return Err(WeightRuleError::MaxWeightExceeded {
             share: largest as f64 / 4_294_967_296.0,
@@ -323,7 +347,8 @@ pub fn normalize_max_weight(weights: &[f32], limit: f32) -> Vec<f32> {
             estimation[i] / (estimation_sum + cumsum[i] + EPSILON) < limit
         })
         .count();
-    let cutoff_scale = (limit * cumsum[n_values.saturating_sub(1)] - EPSILON) / (1.0 - limit * (n - n_values) as f32);
+    let cutoff_scale = (limit * cumsum[n_values.saturating_sub(1)] - EPSILON)
+        / (1.0 - limit * (n - n_values) as f32);
     let cutoff = cutoff_scale * sorted_sum;
     let capped: Vec<f32> = weights.iter().map(|weight| weight.min(cutoff)).collect();
     let capped_sum: f32 = capped.iter().sum();
@@ -334,7 +359,12 @@ pub fn normalize_max_weight(weights: &[f32], limit: f32) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    fn rules(own_uid: u16, subnet_n: u16, min_allowed_weights: u16, max_weights_limit: u16) -> WeightRules {
+    fn rules(
+        own_uid: u16,
+        subnet_n: u16,
+        min_allowed_weights: u16,
+        max_weights_limit: u16,
+    ) -> WeightRules {
         WeightRules {
             own_uid,
             subnet_n,
@@ -351,7 +381,10 @@ mod tests {
             Err(WeightRuleError::WeightVecLengthIsLow { count: 2, min: 16 })
         );
         // A subnet of 3 can only ever need 3.
-        assert_eq!(check_weight_rules(&[0, 1, 2], &[1, 2, 3], &rules(0, 3, 16, u16::MAX)), Ok(()));
+        assert_eq!(
+            check_weight_rules(&[0, 1, 2], &[1, 2, 3], &rules(0, 3, 16, u16::MAX)),
+            Ok(())
+        );
         // One weight on one's own uid is always allowed.
         assert_eq!(check_weight_rules(&[0], &[65535], &sixteen), Ok(()));
         assert!(check_weight_rules(&[1], &[65535], &sixteen).is_err());
@@ -367,16 +400,25 @@ mod tests {
             Err(WeightRuleError::MaxWeightExceeded { .. })
         ));
         // 65535 means no limit at all.
-        assert_eq!(check_weight_rules(&[0, 1], &[65535, 1], &rules(9, 256, 1, u16::MAX)), Ok(()));
+        assert_eq!(
+            check_weight_rules(&[0, 1], &[65535, 1], &rules(9, 256, 1, u16::MAX)),
+            Ok(())
+        );
     }
 
     #[test]
     fn duplicate_and_unknown_uids_are_refused_by_the_chains_names() {
         let any = rules(0, 4, 1, u16::MAX);
-        assert_eq!(check_weight_rules(&[1, 1], &[1, 2], &any), Err(WeightRuleError::DuplicateUids(1)));
+        assert_eq!(
+            check_weight_rules(&[1, 1], &[1, 2], &any),
+            Err(WeightRuleError::DuplicateUids(1))
+        );
         assert_eq!(
             check_weight_rules(&[1, 4], &[1, 2], &any),
-            Err(WeightRuleError::UidVecContainInvalidOne { uid: 4, subnet_n: 4 })
+            Err(WeightRuleError::UidVecContainInvalidOne {
+                uid: 4,
+                subnet_n: 4
+            })
         );
         assert!(matches!(
             check_weight_rules(&[0, 1, 2, 3, 0], &[1; 5], &any),
@@ -394,7 +436,10 @@ mod tests {
         let capped = normalize_max_weight(&weights, 0.4);
         let sum: f32 = capped.iter().sum();
         assert!((sum - 1.0).abs() < 1e-5);
-        assert!(capped.iter().all(|weight| *weight <= 0.4 + 1e-5), "{capped:?}");
+        assert!(
+            capped.iter().all(|weight| *weight <= 0.4 + 1e-5),
+            "{capped:?}"
+        );
         // Order and zeros stay where they were.
         assert_eq!(capped[0], 0.0);
         assert!(capped[1] < capped[2]);

@@ -1,7 +1,10 @@
 //! Test support: the recorded chain files, a JSON-RPC responder over HTTP and WebSocket,
 //! and a SCALE encoder driven by the metadata's types (for values no recording holds).
 
-#![allow(dead_code, reason = "each test binary uses a different part of this module")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this module"
+)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -81,11 +84,18 @@ pub enum Answer {
     /// A JSON-RPC result.
     Result(Json),
     /// A JSON-RPC error.
-    Error { code: i64, message: String, data: Option<String> },
+    Error {
+        code: i64,
+        message: String,
+        data: Option<String>,
+    },
     /// No answer at all (for timeouts).
     Silence,
     /// A subscription: its id, then these notifications under `notification` method.
-    Subscription { notification: String, items: Vec<Json> },
+    Subscription {
+        notification: String,
+        items: Vec<Json>,
+    },
 }
 
 type Rule = Box<dyn Fn(&str, &Json) -> Option<Answer> + Send + Sync>;
@@ -138,7 +148,9 @@ impl Responder {
     pub fn answer(&self, method: &str, params: Json, result: Json) {
         let method = method.to_string();
         let params = normalise(&params);
-        self.rule(move |m, p| (m == method && normalise(p) == params).then(|| Answer::Result(result.clone())));
+        self.rule(move |m, p| {
+            (m == method && normalise(p) == params).then(|| Answer::Result(result.clone()))
+        });
     }
 
     /// Answers `method` whatever its params.
@@ -172,10 +184,17 @@ impl Responder {
         for row in replay["rows"].as_array().unwrap() {
             let method = row["method"].as_str().unwrap();
             let result = match row.get("result_file") {
-                Some(file) => json!(hex0x(&read(dir, &format!("metagraph/{}", file.as_str().unwrap())))),
+                Some(file) => json!(hex0x(&read(
+                    dir,
+                    &format!("metagraph/{}", file.as_str().unwrap())
+                ))),
                 None => row["result"].clone(),
             };
-            let method = if method == "chain_getHead" { "chain_getBlockHash" } else { method };
+            let method = if method == "chain_getHead" {
+                "chain_getBlockHash"
+            } else {
+                method
+            };
             self.answer(method, row["params"].clone(), result.clone());
             if method == "state_getRuntimeVersion" {
                 // Recorded at the parent; the runtime is the same at the block itself.
@@ -190,7 +209,9 @@ impl Responder {
         wrapped.extend_from_slice(&v15);
         assert_eq!(
             hex0x(&wrapped[..5]),
-            facts["metadata_v15_rpc_wrapper"]["result_prefix_hex"].as_str().unwrap()
+            facts["metadata_v15_rpc_wrapper"]["result_prefix_hex"]
+                .as_str()
+                .unwrap()
         );
         self.rule(move |method, params| {
             (method == "state_call" && params[0] == "Metadata_metadata_at_version")
@@ -205,7 +226,11 @@ impl Responder {
 }
 
 fn respond(state: &ResponderState, method: &str, params: &Json) -> Answer {
-    state.seen.lock().unwrap().push((method.to_string(), params.clone()));
+    state
+        .seen
+        .lock()
+        .unwrap()
+        .push((method.to_string(), params.clone()));
     let rules = state.rules.lock().unwrap();
     rules
         .iter()
@@ -229,7 +254,11 @@ fn normalise(params: &Json) -> Json {
 fn envelope(id: &Json, answer: &Answer) -> Option<Json> {
     match answer {
         Answer::Result(result) => Some(json!({"jsonrpc": "2.0", "id": id, "result": result})),
-        Answer::Error { code, message, data } => {
+        Answer::Error {
+            code,
+            message,
+            data,
+        } => {
             let mut error = json!({"code": code, "message": message});
             if let Some(data) = data {
                 error["data"] = json!(data);
@@ -246,7 +275,11 @@ fn envelope(id: &Json, answer: &Answer) -> Option<Json> {
 
 async fn http_rpc(State(state): State<Arc<ResponderState>>, body: String) -> Response {
     let request: Json = serde_json::from_str(&body).unwrap();
-    let answer = respond(&state, request["method"].as_str().unwrap(), &request["params"]);
+    let answer = respond(
+        &state,
+        request["method"].as_str().unwrap(),
+        &request["params"],
+    );
     match envelope(&request["id"], &answer) {
         Some(reply) => axum::Json(reply).into_response(),
         // Never answer: the client's timeout is what the test watches.
@@ -254,18 +287,30 @@ async fn http_rpc(State(state): State<Arc<ResponderState>>, body: String) -> Res
     }
 }
 
-async fn ws_upgrade(State(state): State<Arc<ResponderState>>, upgrade: WebSocketUpgrade) -> Response {
+async fn ws_upgrade(
+    State(state): State<Arc<ResponderState>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     upgrade.on_upgrade(move |socket| ws_session(state, socket))
 }
 
 async fn ws_session(state: Arc<ResponderState>, mut socket: WebSocket) {
     let mut next_subscription = 0u64;
     while let Some(Ok(message)) = socket.recv().await {
-        let Message::Text(text) = message else { continue };
+        let Message::Text(text) = message else {
+            continue;
+        };
         let request: Json = serde_json::from_str(&text).unwrap();
-        let answer = respond(&state, request["method"].as_str().unwrap(), &request["params"]);
+        let answer = respond(
+            &state,
+            request["method"].as_str().unwrap(),
+            &request["params"],
+        );
         match answer {
-            Answer::Subscription { notification, items } => {
+            Answer::Subscription {
+                notification,
+                items,
+            } => {
                 next_subscription += 1;
                 let id = format!("sub-{next_subscription}");
                 let reply = json!({"jsonrpc": "2.0", "id": request["id"], "result": id});
@@ -300,7 +345,12 @@ pub fn encode_value(types: &PortableRegistry, ty: u32, value: &Value, out: &mut 
     let resolved = types.resolve(ty).expect("type in registry");
     match (&resolved.type_def, value) {
         (TypeDef::Composite(composite), Value::Composite(fields)) => {
-            assert_eq!(composite.fields.len(), fields.len(), "fields of {:?}", resolved.path);
+            assert_eq!(
+                composite.fields.len(),
+                fields.len(),
+                "fields of {:?}",
+                resolved.path
+            );
             for (field, (_, value)) in composite.fields.iter().zip(fields) {
                 encode_value(types, field.ty.id, value, out);
             }
@@ -366,7 +416,12 @@ fn encode_primitive(primitive: &TypeDefPrimitive, value: &Value, out: &mut Vec<u
 
 /// A composite value from named fields.
 pub fn composite(fields: Vec<(&str, Value)>) -> Value {
-    Value::Composite(fields.into_iter().map(|(name, value)| (Some(name.to_string()), value)).collect())
+    Value::Composite(
+        fields
+            .into_iter()
+            .map(|(name, value)| (Some(name.to_string()), value))
+            .collect(),
+    )
 }
 
 /// A variant value by name.
@@ -391,6 +446,172 @@ pub fn recorded_rows(dir: &std::path::Path) -> HashMap<String, Json> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|row| (format!("{} {}", row["method"].as_str().unwrap(), row["params"]), row.clone()))
+        .map(|row| {
+            (
+                format!("{} {}", row["method"].as_str().unwrap(), row["params"]),
+                row.clone(),
+            )
+        })
         .collect()
+}
+
+/// The zero value of a registry type: zeros, empty sequences, each enum's first variant.
+pub fn default_value(types: &PortableRegistry, ty: u32) -> Value {
+    let resolved = types.resolve(ty).expect("type in registry");
+    match &resolved.type_def {
+        TypeDef::Composite(composite) => Value::Composite(
+            composite
+                .fields
+                .iter()
+                .map(|field| (field.name.clone(), default_value(types, field.ty.id)))
+                .collect(),
+        ),
+        TypeDef::Variant(variants) => {
+            let first = variants
+                .variants
+                .iter()
+                .min_by_key(|variant| variant.index)
+                .expect("an enum with variants");
+            Value::Variant {
+                name: first.name.clone(),
+                index: first.index,
+                fields: first
+                    .fields
+                    .iter()
+                    .map(|field| (field.name.clone(), default_value(types, field.ty.id)))
+                    .collect(),
+            }
+        }
+        TypeDef::Sequence(_) => Value::Sequence(Vec::new()),
+        TypeDef::Array(array) => match &types.resolve(array.type_param.id).unwrap().type_def {
+            TypeDef::Primitive(TypeDefPrimitive::U8) => Value::Bytes(vec![0; array.len as usize]),
+            _ => Value::Sequence(
+                (0..array.len)
+                    .map(|_| default_value(types, array.type_param.id))
+                    .collect(),
+            ),
+        },
+        TypeDef::Tuple(tuple) => Value::Composite(
+            tuple
+                .fields
+                .iter()
+                .map(|field| (None, default_value(types, field.id)))
+                .collect(),
+        ),
+        TypeDef::Primitive(TypeDefPrimitive::Bool) => Value::Bool(false),
+        TypeDef::Primitive(TypeDefPrimitive::Str) => Value::Str(String::new()),
+        TypeDef::Primitive(
+            TypeDefPrimitive::I8
+            | TypeDefPrimitive::I16
+            | TypeDefPrimitive::I32
+            | TypeDefPrimitive::I64
+            | TypeDefPrimitive::I128,
+        ) => Value::Signed(0),
+        TypeDef::Primitive(_) | TypeDef::Compact(_) => Value::Unsigned(0),
+        TypeDef::BitSequence(_) => panic!("no default bit sequence"),
+    }
+}
+
+/// `value` with its field `name` replaced.
+pub fn with_field(mut value: Value, name: &str, new: Value) -> Value {
+    match &mut value {
+        Value::Composite(fields) | Value::Variant { fields, .. } => {
+            let slot = fields
+                .iter_mut()
+                .find(|(field, _)| field.as_deref() == Some(name))
+                .unwrap_or_else(|| panic!("no field {name}"));
+            slot.1 = new;
+        }
+        other => panic!("{other:?} has no fields"),
+    }
+    value
+}
+
+/// One `System.Events` record: `pallet`.`event` in phase `ApplyExtrinsic(index)`, with
+/// the given fields set and the rest at their zero values.
+pub fn event_record(
+    metadata: &subtensor::Metadata,
+    index: u32,
+    pallet: &str,
+    event: &str,
+    fields: Vec<(&str, Value)>,
+) -> Value {
+    let types = &metadata.types;
+    let events = metadata.storage_entry("System", "Events").unwrap();
+    let TypeDef::Sequence(records) = &types.resolve(events.value_ty).unwrap().type_def else {
+        panic!()
+    };
+    let record_ty = records.type_param.id;
+    let TypeDef::Composite(record) = &types.resolve(record_ty).unwrap().type_def else {
+        panic!()
+    };
+    let event_field = record
+        .fields
+        .iter()
+        .find(|f| f.name.as_deref() == Some("event"))
+        .unwrap();
+    let TypeDef::Variant(runtime_events) = &types.resolve(event_field.ty.id).unwrap().type_def
+    else {
+        panic!()
+    };
+    let pallet_variant = runtime_events
+        .variants
+        .iter()
+        .find(|v| v.name == pallet)
+        .unwrap();
+    let pallet_event_ty = pallet_variant.fields[0].ty.id;
+    let TypeDef::Variant(pallet_events) = &types.resolve(pallet_event_ty).unwrap().type_def else {
+        panic!()
+    };
+    let event_variant = pallet_events
+        .variants
+        .iter()
+        .find(|v| v.name == event)
+        .unwrap();
+    let mut event_value = Value::Variant {
+        name: event.to_string(),
+        index: event_variant.index,
+        fields: event_variant
+            .fields
+            .iter()
+            .map(|field| (field.name.clone(), default_value(types, field.ty.id)))
+            .collect(),
+    };
+    for (name, value) in fields {
+        event_value = with_field(event_value, name, value);
+    }
+    let mut record_value = default_value(types, record_ty);
+    record_value = with_field(
+        record_value,
+        "phase",
+        variant("ApplyExtrinsic", vec![num(u128::from(index))]),
+    );
+    with_field(record_value, "event", variant(pallet, vec![event_value]))
+}
+
+/// SCALE bytes of `System.Events` holding `records`.
+pub fn events_bytes(metadata: &subtensor::Metadata, records: Vec<Value>) -> Vec<u8> {
+    let events = metadata.storage_entry("System", "Events").unwrap();
+    let mut out = Vec::new();
+    encode_value(
+        &metadata.types,
+        events.value_ty,
+        &Value::Sequence(records),
+        &mut out,
+    );
+    out
+}
+
+/// The index of `pallet`'s error `name` in the metadata.
+pub fn error_index(metadata: &subtensor::Metadata, pallet: &str, name: &str) -> u8 {
+    let errors = metadata.pallet(pallet).unwrap().errors_ty.unwrap();
+    let TypeDef::Variant(variants) = &metadata.types.resolve(errors).unwrap().type_def else {
+        panic!()
+    };
+    variants
+        .variants
+        .iter()
+        .find(|v| v.name == name)
+        .unwrap()
+        .index
 }
