@@ -203,6 +203,19 @@ impl Default for TxOptions {
     }
 }
 
+/// A signed extrinsic with what it was built from, ready for [`Subtensor::submit_and_watch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The extrinsic.
+    pub extrinsic: SignedExtrinsic,
+    /// Its nonce, era, versions and hashes.
+    pub params: TxParams,
+    /// The best block it was built at (a mortal era starts there).
+    pub built_at: BlockRef,
+    /// The signer's public key.
+    pub signer: [u8; 32],
+}
+
 /// An extrinsic in a block, and how it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Included {
@@ -539,7 +552,7 @@ impl Subtensor {
         hotkey: &Hotkey,
         call: &WeightsCall,
         options: &TxOptions,
-    ) -> Result<(SignedExtrinsic, TxParams, BlockRef), ChainError> {
+    ) -> Result<Prepared, ChainError> {
         let head = self.head().await?;
         let runtime = self.runtime_at(head.hash).await?;
         let plan = runtime.signing.clone()?;
@@ -568,8 +581,13 @@ impl Subtensor {
             nonce: self.account_next_index(hotkey.ss58()).await?,
             tip: options.tip,
         };
-        let signed = sign(&call.encode(), hotkey, &plan, &params);
-        Ok((signed, params, head))
+        let extrinsic = sign(&call.encode(), hotkey, &plan, &params);
+        Ok(Prepared {
+            extrinsic,
+            params,
+            built_at: head,
+            signer: hotkey.public_key(),
+        })
     }
 
     /// Signs `call` with `hotkey`, submits it and watches it until `options.wait_for`,
@@ -580,27 +598,27 @@ impl Subtensor {
         call: &WeightsCall,
         options: &TxOptions,
     ) -> Result<Included, SubmitError> {
-        let (signed, params, head) = self.prepare(hotkey, call, options).await?;
-        self.submit_and_watch(&signed, &hotkey.public_key(), &params, head.number, options)
-            .await
+        let prepared = self.prepare(hotkey, call, options).await?;
+        self.submit_and_watch(&prepared, options).await
     }
 
-    /// Submits `extrinsic` (signed by `signer` with `params` at block `built_at`) and
-    /// watches it: over WebSocket with `author_submitAndWatchExtrinsic`, over HTTP with
-    /// `author_submitExtrinsic` and a look at the signer's nonce in each new block.
+    /// Submits a prepared extrinsic and watches it: over WebSocket with
+    /// `author_submitAndWatchExtrinsic`, over HTTP with `author_submitExtrinsic` and a look
+    /// at the signer's stored nonce in each new block. Then reads the including block's
+    /// events for the outcome.
     pub async fn submit_and_watch(
         &self,
-        extrinsic: &SignedExtrinsic,
-        signer: &[u8; 32],
-        params: &TxParams,
-        built_at: u64,
+        prepared: &Prepared,
         options: &TxOptions,
     ) -> Result<Included, SubmitError> {
+        let extrinsic = &prepared.extrinsic;
+        let signer = &prepared.signer;
+        let built_at = prepared.built_at.number;
         let watch = async {
             match self.endpoint.transport() {
                 Transport::WebSocket => self.watch_subscribed(extrinsic, signer, options).await,
                 Transport::Http => {
-                    self.watch_polled(extrinsic, signer, params, built_at, options)
+                    self.watch_polled(extrinsic, signer, &prepared.params, built_at, options)
                         .await
                 }
             }

@@ -69,7 +69,7 @@ pub mod weights;
 pub use calls::WeightsCall;
 pub use check::{MetadataMismatch, check_for_reads, check_for_signing};
 pub use client::{
-    ChainError, Included, Metagraph, Runtime, SubmitError, Subtensor, TxOptions, WaitFor,
+    ChainError, Included, Metagraph, Prepared, Runtime, SubmitError, Subtensor, TxOptions, WaitFor,
 };
 pub use endpoint::{Endpoint, EndpointError};
 pub use events::DispatchFailure;

@@ -179,6 +179,65 @@ pub fn decrypt_payload(
     Ok(payload)
 }
 
+/// A timelocked commit and the drand round that opens it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelockedCommit {
+    /// The ciphertext, for `commit_timelocked_mechanism_weights`' `commit`.
+    pub commit: Vec<u8>,
+    /// The round, for its `reveal_round`.
+    pub reveal_round: u64,
+}
+
+/// What a timelocked commit is made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitInputs<'a> {
+    /// The committing hotkey's public key (the extrinsic's signer).
+    pub hotkey: [u8; 32],
+    /// The subnet.
+    pub netuid: u16,
+    /// The mechanism (0 for the main one).
+    pub mecid: u8,
+    /// The uids.
+    pub uids: &'a [u16],
+    /// Their u16 weights, as they are to be applied.
+    pub values: &'a [u16],
+    /// The weights version key.
+    pub version_key: u64,
+    /// The subnet's `tempo` hyperparameter.
+    pub tempo: u16,
+    /// The subnet's `commit_reveal_period` hyperparameter (epochs).
+    pub reveal_period_epochs: u64,
+    /// The best block when committing.
+    pub current_block: u64,
+    /// Seconds per block (12 on finney).
+    pub block_time_secs: f64,
+    /// The wall clock, Unix seconds.
+    pub now_unix_secs: f64,
+}
+
+/// The SDK's `get_encrypted_commit`: the payload of `inputs` encrypted to the round
+/// [`reveal_round`] picks for them.
+pub fn timelocked_commit(inputs: &CommitInputs<'_>) -> Result<TimelockedCommit, TimelockError> {
+    let reveal_round = reveal_round(
+        inputs.current_block,
+        crate::weights::mechanism_storage_index(inputs.netuid, inputs.mecid),
+        u64::from(inputs.tempo),
+        inputs.reveal_period_epochs,
+        inputs.block_time_secs,
+        inputs.now_unix_secs,
+    );
+    let payload = TlockPayload {
+        hotkey: inputs.hotkey.to_vec(),
+        uids: inputs.uids.to_vec(),
+        values: inputs.values.to_vec(),
+        version_key: inputs.version_key,
+    };
+    Ok(TimelockedCommit {
+        commit: encrypt_payload(&payload, reveal_round)?,
+        reveal_round,
+    })
+}
+
 fn round_identity(round: u64) -> Identity {
     Identity::new(b"", vec![Sha256::digest(round.to_be_bytes()).to_vec()])
 }

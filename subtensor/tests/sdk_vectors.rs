@@ -477,3 +477,44 @@ fn the_reveal_round_follows_the_sdks_formula_for_both_recorded_commits() {
         round(end)
     );
 }
+
+#[test]
+fn a_commit_made_at_the_sdks_faked_clock_targets_round_1000_and_opens_with_its_signature() {
+    let dir = chain_dir_or_skip!();
+    let vector = &read_json(&dir, "timelock_commit.json")["decryptable"];
+    let inputs = &vector["inputs"];
+    let hotkey: [u8; 32] = unhex(inputs["hotkey_hex"].as_str().unwrap())
+        .try_into()
+        .unwrap();
+    let uids = u16s(&inputs["uids"]);
+    let values = u16s(&inputs["weights"]);
+    let made = timelock::timelocked_commit(&timelock::CommitInputs {
+        hotkey,
+        netuid: inputs["netuid"].as_u64().unwrap() as u16,
+        mecid: 0,
+        uids: &uids,
+        values: &values,
+        version_key: inputs["version_key"].as_u64().unwrap(),
+        tempo: inputs["tempo"].as_u64().unwrap() as u16,
+        reveal_period_epochs: inputs["subnet_reveal_period_epochs"].as_u64().unwrap(),
+        current_block: inputs["current_block"].as_u64().unwrap(),
+        block_time_secs: inputs["block_time"].as_f64().unwrap(),
+        now_unix_secs: vector["faked_unix_time"].as_f64().unwrap(),
+    })
+    .unwrap();
+    assert_eq!(made.reveal_round, 1000);
+    let signature = unhex(vector["drand_round_signature_hex"].as_str().unwrap());
+    let opened = timelock::decrypt_payload(&made.commit, &signature).unwrap();
+    assert_eq!(
+        (opened.hotkey.as_slice(), opened.uids, opened.values),
+        (hotkey.as_slice(), uids, values)
+    );
+    assert_eq!(timelock::check_commit_reveal_version(4), Ok(()));
+    let refused = timelock::check_commit_reveal_version(5)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("commit_reveal_weights_enabled") && refused.contains("version is 5"),
+        "{refused}"
+    );
+}
