@@ -115,8 +115,11 @@ pub struct Neuron {
     pub active: bool,
     /// Whether the neuron may set weights as a validator.
     pub validator_permit: bool,
-    /// Stake on the hotkey in rao (of the subnet's alpha), summed as the SDK sums it:
-    /// one entry per coldkey, the last entry winning when a coldkey repeats.
+    /// Stake on the hotkey in rao of the subnet's alpha, summed as the SDK's
+    /// `NeuronInfoLite.stake` sums it: one entry per coldkey, the last entry winning when a
+    /// coldkey repeats. This is not the SDK's `Metagraph.S`, which comes from
+    /// `get_subnet_state`'s `total_stake` and also counts root (TAO) stake: the two differ
+    /// for validators with TAO stake (11 of finney netuid 1's 1,024 uids at the recording).
     pub stake_rao: u64,
     /// The stake entries as the chain lists them: coldkey (SS58) and rao.
     pub stake: Vec<(String, u64)>,
