@@ -182,15 +182,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
 
-    if let Stop::ChildExited(name, exit) = &stop {
-        if let Some(child) = supervisor.child(name) {
-            say(&format!(
-                "{name} exited unexpectedly ({}); its log {} ends with:\n{}",
-                exit.description,
-                child.log.display(),
-                process::tail(&child.log, 20)
-            ));
-        }
+    if let Stop::ChildExited(name, exit) = &stop
+        && let Some(child) = supervisor.child(name)
+    {
+        say(&format!(
+            "{name} exited unexpectedly ({}); its log {} ends with:\n{}",
+            exit.description,
+            child.log.display(),
+            process::tail(&child.log, 20)
+        ));
     }
     if let Stop::Failed(error) = &stop {
         say(&format!("{error:#}"));

@@ -117,10 +117,10 @@ impl Child {
     /// Sends `signal` to the child itself, unless it has already been reaped (its pid may
     /// then belong to another process).
     fn signal(&self, signal: Signal) {
-        if self.exit.borrow().is_none() {
-            if let Some(pid) = Pid::from_raw(self.pid as i32) {
-                let _ = rustix::process::kill_process(pid, signal);
-            }
+        if self.exit.borrow().is_none()
+            && let Some(pid) = Pid::from_raw(self.pid as i32)
+        {
+            let _ = rustix::process::kill_process(pid, signal);
         }
     }
 

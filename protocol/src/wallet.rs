@@ -130,13 +130,13 @@ pub fn load_hotkey(path: &Path) -> Result<Hotkey, WalletError> {
             "it has no secretSeed or privateKey (a public key file cannot sign)".into(),
         ));
     };
-    if let Some(address) = &file.ss58_address {
-        if address != hotkey.ss58() {
-            return Err(malformed(format!(
-                "its key belongs to {} but the file says {address}",
-                hotkey.ss58()
-            )));
-        }
+    if let Some(address) = &file.ss58_address
+        && address != hotkey.ss58()
+    {
+        return Err(malformed(format!(
+            "its key belongs to {} but the file says {address}",
+            hotkey.ss58()
+        )));
     }
     Ok(hotkey)
 }

@@ -111,10 +111,10 @@ pub async fn require_signature(
 /// request with a uuid is refused as a replay. The uuid is recorded in its own statement,
 /// before the request's work.
 pub async fn spend_uuid(state: &AppState, verified: Verified) -> Result<Verified, ApiError> {
-    if let Some(uuid) = verified.epistula_uuid {
-        if !db::nonces::consume(&state.db, uuid, &verified.hotkey, verified.signed_at_ms).await? {
-            return Err(replayed(state, Some(uuid)));
-        }
+    if let Some(uuid) = verified.epistula_uuid
+        && !db::nonces::consume(&state.db, uuid, &verified.hotkey, verified.signed_at_ms).await?
+    {
+        return Err(replayed(state, Some(uuid)));
     }
     Ok(verified)
 }

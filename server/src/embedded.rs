@@ -318,12 +318,11 @@ fn find_bin_dir(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Ok(output) = std::process::Command::new("pg_config")
         .arg("--bindir")
         .output()
+        && output.status.success()
     {
-        if output.status.success() {
-            candidates.push(PathBuf::from(
-                String::from_utf8_lossy(&output.stdout).trim(),
-            ));
-        }
+        candidates.push(PathBuf::from(
+            String::from_utf8_lossy(&output.stdout).trim(),
+        ));
     }
     // Debian/Ubuntu install server binaries outside PATH, one directory per version.
     for root in ["/usr/lib/postgresql", "/usr/pgsql"] {

@@ -107,13 +107,13 @@ where
         result
     }
     .await;
-    if let Some(pg) = embedded {
-        if let Err(error) = pg.stop().await {
-            tracing::error!(
-                error = format!("{error:#}"),
-                "stopping the embedded PostgreSQL failed"
-            );
-        }
+    if let Some(pg) = embedded
+        && let Err(error) = pg.stop().await
+    {
+        tracing::error!(
+            error = format!("{error:#}"),
+            "stopping the embedded PostgreSQL failed"
+        );
     }
     result
 }

@@ -202,14 +202,14 @@ impl Dataset {
                     format!("key already used on line {first}"),
                 ));
             }
-            if let Some(id) = &post.id {
-                if let Some(first) = ids.insert(id, *line) {
-                    return Err(invalid(
-                        *line,
-                        post,
-                        format!("id already used on line {first}"),
-                    ));
-                }
+            if let Some(id) = &post.id
+                && let Some(first) = ids.insert(id, *line)
+            {
+                return Err(invalid(
+                    *line,
+                    post,
+                    format!("id already used on line {first}"),
+                ));
             }
             let username = post.author.username.to_ascii_lowercase();
             match authors.get(&username) {
@@ -230,14 +230,14 @@ impl Dataset {
             }
         }
         for (line, post) in &numbered {
-            if let Some(original) = &post.retweet_of {
-                if !keys.contains_key(original.as_str()) {
-                    return Err(invalid(
-                        *line,
-                        post,
-                        format!("retweet_of names no post: {original:?}"),
-                    ));
-                }
+            if let Some(original) = &post.retweet_of
+                && !keys.contains_key(original.as_str())
+            {
+                return Err(invalid(
+                    *line,
+                    post,
+                    format!("retweet_of names no post: {original:?}"),
+                ));
             }
         }
         Ok(Self {

@@ -353,15 +353,15 @@ impl Store {
 
     /// Applies a patch to the post at `index`.
     pub(crate) fn patch(&mut self, index: usize, patch: &PostPatch) -> Result<(), AdminError> {
-        if let Some(text) = &patch.text {
-            if text.is_empty() {
-                return Err(AdminError::Invalid("text must not be empty".into()));
-            }
+        if let Some(text) = &patch.text
+            && text.is_empty()
+        {
+            return Err(AdminError::Invalid("text must not be empty".into()));
         }
-        if let Some(lang) = &patch.lang {
-            if lang.is_empty() {
-                return Err(AdminError::Invalid("lang must not be empty".into()));
-            }
+        if let Some(lang) = &patch.lang
+            && lang.is_empty()
+        {
+            return Err(AdminError::Invalid("lang must not be empty".into()));
         }
         let post = &mut self.posts[index];
         if let Some(text) = &patch.text {

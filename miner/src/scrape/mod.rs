@@ -302,10 +302,10 @@ impl XClient {
             return Err(XError::RateLimited { reset });
         }
         if status.is_success() {
-            if header_i64(&headers, "x-rate-limit-remaining") == Some(0) {
-                if let Some(reset) = reset {
-                    self.set_paced_until(reset);
-                }
+            if header_i64(&headers, "x-rate-limit-remaining") == Some(0)
+                && let Some(reset) = reset
+            {
+                self.set_paced_until(reset);
             }
             return match serde_json::from_str::<SearchResponse>(&body) {
                 Ok(reply) => Ok((now, Box::new(reply))),
