@@ -49,8 +49,9 @@ RUN cargo build --release --locked -p server -p miner -p validator -p xapi
 COPY . .
 # The commit the binaries report in their *_build_info metric (.git is not in the context).
 ARG REVISION=unknown
+ENV PULSE_BUILD_COMMIT=${REVISION}
 RUN find . -path ./target -prune -o -name '*.rs' -exec touch {} + \
- && PULSE_BUILD_COMMIT="${REVISION}" cargo build --release --locked -p server -p miner -p validator -p xapi \
+ && cargo build --release --locked -p server -p miner -p validator -p xapi \
  && mkdir /out \
  && cp target/release/pulse-server target/release/pulse-miner \
        target/release/pulse-validator target/release/pulse-xapi /out/
