@@ -95,6 +95,24 @@ pub fn build_miner(args: &MinerArgs) -> anyhow::Result<Miner> {
     ))
 }
 
+/// With a subtensor configured (`--subtensor.network`, `--netuid`), the hotkey must hold a
+/// UID on the subnet: otherwise the miner stops with the `btcli` command that registers it.
+/// Without one it starts as before, and the server decides.
+pub async fn check_registration(args: &MinerArgs) -> anyhow::Result<()> {
+    let Some(target) = args.subtensor.target()? else {
+        return Ok(());
+    };
+    let hotkey = args.identity.load().context("loading the hotkey")?;
+    service::registration::check(
+        &target,
+        &args.identity,
+        hotkey.ss58(),
+        service::registration::Needs::Miner,
+    )
+    .await?;
+    Ok(())
+}
+
 fn print_line(line: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (a pipe whose reader left) must not stop the miner.
@@ -107,6 +125,7 @@ async fn mine(args: &MinerArgs, once: bool) -> anyhow::Result<ExitCode> {
         first: "stopping after the post in flight (press Ctrl-C again to stop now)",
         second: Some("second signal: stopping now"),
     });
+    check_registration(args).await?;
     let mut miner = build_miner(args)?;
     if let Some(address) = args.metrics_bind {
         service::metrics::spawn_listener("pulse-miner", address, miner.metrics()).await?;

@@ -102,13 +102,16 @@ impl Role {
     }
 }
 
-/// Who may submit as a miner.
+/// Who may submit as a miner (and, with `metagraph`, who may validate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Registration {
     /// Any validly signed hotkey may submit, unless it is registered only as a validator.
     Open,
     /// Only hotkeys registered as miners may submit.
     Closed,
+    /// The subnet's metagraph decides: miners need a UID on NETUID, validators a validator
+    /// permit and MIN_VALIDATOR_STAKE; `hotkeys add` overrides.
+    Metagraph,
 }
 
 /// Where the current block comes from.
@@ -196,10 +199,29 @@ pub struct ServeArgs {
     /// chain's; use BLOCK_SOURCE=subtensor for the chain's own.
     #[arg(long, env = "GENESIS_UNIX", default_value_t = DEFAULT_GENESIS_UNIX, global = true)]
     pub genesis_unix: i64,
-    /// Subtensor node for BLOCK_SOURCE=subtensor (http(s):// or ws(s)://; the JSON-RPC is
-    /// read over HTTP on the same port).
+    /// Subtensor node for BLOCK_SOURCE=subtensor and REGISTRATION=metagraph: a network name
+    /// (finney, test, archive, local, latent-lite) or a ws://, wss://, http:// or https://
+    /// URL.
     #[arg(long, env = "SUBTENSOR_URL", global = true)]
     pub subtensor_url: Option<String>,
+    /// The subnet whose metagraph decides roles (REGISTRATION=metagraph).
+    #[arg(long, env = "NETUID", global = true)]
+    pub netuid: Option<u16>,
+    /// Blocks between metagraph syncs (REGISTRATION=metagraph); one server process at a time
+    /// syncs, every BLOCK_TIME_SECS × this.
+    #[arg(long, env = "METAGRAPH_SYNC_BLOCKS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub metagraph_sync_blocks: u64,
+    /// Oldest metagraph the server decides with, in seconds: when the node has been away
+    /// longer, role checks answer 503 and /ready fails.
+    #[arg(long, env = "METAGRAPH_MAX_AGE_SECS", default_value_t = 1800, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub metagraph_max_age_secs: u64,
+    /// Least stake of a validator (REGISTRATION=metagraph), in TAO units: the hotkey's alpha
+    /// stake on NETUID (NeuronInfoLite.stake, 1 = 10^9 rao).
+    #[arg(long, env = "MIN_VALIDATOR_STAKE", default_value_t = 0.0, global = true,
+          value_parser = number_in("a stake", 0.0..))]
+    pub min_validator_stake: f64,
     /// Hotkeys (SS58, comma-separated) registered as validators at start, in addition to
     /// those added with `pulse-server hotkeys add`.
     #[arg(long, env = "VALIDATOR_HOTKEYS", value_delimiter = ',', global = true, value_parser = parse_ss58)]
@@ -359,6 +381,26 @@ mod tests {
         assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "1.5"]).is_err());
         assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "-0.1"]).is_err());
         assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "1"]).is_ok());
+    }
+
+    #[test]
+    fn metagraph_registration_parses_with_its_settings() {
+        let cli: Cli = parse([
+            "pulse-server",
+            "--registration",
+            "metagraph",
+            "--netuid",
+            "45",
+            "--min-validator-stake",
+            "1000",
+        ]);
+        assert_eq!(cli.serve.registration, Registration::Metagraph);
+        assert_eq!(cli.serve.netuid, Some(45));
+        assert_eq!(cli.serve.metagraph_sync_blocks, 10);
+        assert_eq!(cli.serve.metagraph_max_age_secs, 1800);
+        assert_eq!(cli.serve.min_validator_stake, 1000.0);
+        assert!(Cli::try_parse_from(["pulse-server", "--min-validator-stake", "-1"]).is_err());
+        assert!(Cli::try_parse_from(["pulse-server", "--metagraph-sync-blocks", "0"]).is_err());
     }
 
     #[test]

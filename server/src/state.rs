@@ -10,6 +10,7 @@ use crate::chain::BlockSource;
 use crate::config::Settings;
 use crate::db::lane::Lane;
 use crate::error::ApiError;
+use crate::metagraph::Metagraph;
 use crate::metrics::Metrics;
 
 /// What every request handler shares.
@@ -28,6 +29,8 @@ pub struct AppState {
     /// X-Auth signatures this process has verified (reference clients reuse one X-Auth
     /// header for many requests).
     pub x_auth_memo: Arc<XAuthMemo>,
+    /// The subnet's metagraph, with REGISTRATION=metagraph.
+    pub metagraph: Option<Metagraph>,
 }
 
 /// Most X-Auth signatures remembered: a subnet's 256 miners reusing a header for 40 s of
@@ -46,7 +49,14 @@ impl AppState {
             blocks,
             metrics: Arc::new(Metrics::new()),
             x_auth_memo: Arc::new(XAuthMemo::new(X_AUTH_MEMO_CAPACITY)),
+            metagraph: None,
         }
+    }
+
+    /// This state deciding roles by `metagraph` (REGISTRATION=metagraph).
+    pub fn with_metagraph(mut self, metagraph: Metagraph) -> Self {
+        self.metagraph = Some(metagraph);
+        self
     }
 
     /// This state with a submit lane of at most `size` connections.

@@ -30,7 +30,7 @@ impl Program for Cli {
 pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<FileWeightSetter>> {
     let hotkey = args.identity.load().context("loading the hotkey")?;
     let timeout = args.http_timeout();
-    let api = ApiClient::new(&args.api_url, hotkey.clone(), args.signing.auth, timeout)?
+    let api = ApiClient::new(args.api_url(), hotkey.clone(), args.signing.auth, timeout)?
         .with_message_prefix(&args.signing.auth_message_prefix);
     let bearer = args.x.bearer("to re-fetch posts from X")?;
     let x = XClient::new(&args.x.x_api_base, bearer, timeout, args.backoff())?;
@@ -56,7 +56,7 @@ pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<FileWei
     };
     tracing::info!(
         hotkey = hotkey.ss58(),
-        api = %args.api_url,
+        api = args.api_url(),
         auth = %args.signing.auth,
         x_api = %args.x.x_api_base,
         sentiment = analyzer.sentiment_engine().kind(),
@@ -78,7 +78,28 @@ pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<FileWei
     )
 }
 
+/// With a subtensor configured (`--subtensor.network`, `--netuid`), the hotkey must hold a
+/// UID with a validator permit and at least `--min-validator-stake`: otherwise the validator
+/// stops with the `btcli` command that fixes it. Without one it starts as before.
+pub async fn check_registration(args: &ValidatorArgs) -> anyhow::Result<()> {
+    let Some(target) = args.subtensor.target()? else {
+        return Ok(());
+    };
+    let hotkey = args.identity.load().context("loading the hotkey")?;
+    service::registration::check(
+        &target,
+        &args.identity,
+        hotkey.ss58(),
+        service::registration::Needs::Validator {
+            min_stake_rao: args.min_validator_stake_rao(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 async fn validate(args: &ValidatorArgs, once: bool) -> anyhow::Result<ExitCode> {
+    check_registration(args).await?;
     let mut validator = build_validator(args)?;
     if let Some(address) = args.metrics_bind {
         service::metrics::spawn_listener("pulse-validator", address, validator.metrics()).await?;

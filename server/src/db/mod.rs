@@ -5,6 +5,7 @@
 
 pub mod hotkeys;
 pub mod lane;
+pub mod metagraph;
 pub mod miners;
 pub mod nonces;
 pub mod scores;

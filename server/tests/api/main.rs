@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod lane;
 mod limits;
+mod metagraph;
 mod metrics;
 mod openapi;
 mod sampling;
