@@ -910,10 +910,11 @@ mod tests {
 
     #[test]
     fn no_weight_exceeds_the_max_weight_limit() {
-        // Limit a half: [0.9, 0.05, 0.05] is capped so the largest is at most 0.5.
+        // Limit 32768/65535 (just over a half): [0.9, 0.05, 0.05] is capped under it.
         let (_, weights) = process_weights(&[(0, 0.9), (1, 0.05), (2, 0.05)], 3, 1, 32768);
         let largest = weights.iter().copied().fold(0.0f32, f32::max);
-        assert!(largest <= 0.5 + 1e-6, "{weights:?}");
+        assert!(largest <= 32768.0 / 65535.0, "{weights:?}");
+        assert!(largest > 0.45, "capped at the limit, not below it: {weights:?}");
         let (uids, values) = convert_weights(
             &[0, 1, 2],
             &weights.iter().map(|w| f64::from(*w)).collect::<Vec<_>>(),
