@@ -9,7 +9,7 @@ use protocol::api::VerdictOutcome;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::weights::WeightVector;
+use crate::weights::{WeightVector, WeightsOutcome};
 use service::cli::OutputFormat;
 
 /// One verdict, as printed.
@@ -195,6 +195,22 @@ impl Reporter {
         // on disk and in the server, and the log says the rest.
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
+    }
+
+    /// What became of a window's weights (`window N: weights set at block B (0x...)`, or
+    /// why not).
+    pub fn weights_outcome(&mut self, window: Option<u64>, outcome: &WeightsOutcome) {
+        let text = match window {
+            Some(window) => format!("window {window}: {}", outcome.describe()),
+            None => outcome.describe(),
+        };
+        let mut json = serde_json::to_value(outcome).expect("an outcome serialises");
+        json["type"] = json!("weights_outcome");
+        json["text"] = json!(outcome.describe());
+        if json.get("window").is_none() {
+            json["window"] = json!(window);
+        }
+        self.line(text, json);
     }
 
     /// One verdict.

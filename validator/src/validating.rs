@@ -34,7 +34,8 @@ use crate::metrics::Metrics;
 use crate::outbox::{self, Outbox, PendingVerdict};
 use crate::report::{PassReport, Reporter, Totals, VerdictLine};
 use crate::weights::{
-    BestPost, Burn, Metagraph, StateFile, WeightSetter, WeightState, compute_weights,
+    BestPost, Burn, Metagraph, StateFile, WeightSetter, WeightState, WeightsOutcome,
+    compute_weights,
 };
 
 /// Most verdicts sent in one request (the server takes up to 1000; 200 keeps a request well
@@ -116,6 +117,8 @@ impl<S: WeightSetter> Validator<S> {
     ) -> anyhow::Result<Self> {
         let state = state_file.load()?;
         let metrics = Arc::new(Metrics::new());
+        let mut setter = setter;
+        setter.attach_metrics(Arc::clone(&metrics));
         Ok(Self {
             api,
             x: x.with_metrics(Arc::clone(&metrics)),
@@ -521,6 +524,44 @@ impl<S: WeightSetter> Validator<S> {
     /// yet (404 before the first window completes, 422 for a window still open) are left
     /// for a later step.
     pub async fn update_weights(&mut self, current_window: u64) -> anyhow::Result<u32> {
+        let applied = self.apply_windows(current_window).await?;
+        // Weights still on their way (a retry after the rate limit, a pending reveal) move
+        // at every step, not only when a window closes.
+        if let Some(outcome) = self.setter.tick().await.context("setting weights")? {
+            self.report_outcome(&outcome);
+        }
+        Ok(applied)
+    }
+
+    fn report_outcome(&mut self, outcome: &WeightsOutcome) {
+        let window = match outcome {
+            WeightsOutcome::Set { window, .. }
+            | WeightsOutcome::Committed { window, .. }
+            | WeightsOutcome::Revealed { window, .. }
+            | WeightsOutcome::TimelockCommitted { window, .. } => Some(*window),
+            WeightsOutcome::Written { .. } | WeightsOutcome::NotSet { .. } => {
+                self.state.weights_set_for
+            }
+        };
+        match outcome {
+            WeightsOutcome::NotSet { .. } => {
+                tracing::warn!(window, outcome = %outcome.describe(), "weights");
+            }
+            _ => tracing::info!(window, outcome = %outcome.describe(), "weights"),
+        }
+        match outcome {
+            WeightsOutcome::Set { .. } | WeightsOutcome::Revealed { .. } => {
+                self.metrics.weights_on_chain.inc();
+            }
+            WeightsOutcome::Committed { .. } | WeightsOutcome::TimelockCommitted { .. } => {
+                self.metrics.weights_committed.inc();
+            }
+            _ => {}
+        }
+        self.reporter.weights_outcome(window, outcome);
+    }
+
+    async fn apply_windows(&mut self, current_window: u64) -> anyhow::Result<u32> {
         let mut applied = 0;
         let mut best = None;
         for window in self.state.windows_to_apply(current_window) {
@@ -569,7 +610,21 @@ impl<S: WeightSetter> Validator<S> {
         }
         // A metagraph file caught mid-rewrite (or broken) must not stop validation: the
         // weights wait for a readable one, and the next step tries again.
-        let metagraph = match self.settings.metagraph.as_deref().map(Metagraph::load) {
+        let from_setter = match self.setter.metagraph().await {
+            Ok(metagraph) => metagraph,
+            Err(error) => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    window = last,
+                    "cannot read the metagraph from the chain; weights are set once it is readable"
+                );
+                return Ok(applied);
+            }
+        };
+        let metagraph = match from_setter
+            .map(Ok)
+            .or_else(|| self.settings.metagraph.as_deref().map(Metagraph::load))
+        {
             None => None,
             Some(Ok(metagraph)) => Some(metagraph),
             Some(Err(error)) => {
@@ -601,10 +656,14 @@ impl<S: WeightSetter> Validator<S> {
         if vector.is_zero() {
             tracing::info!(window = last, "no miner has a score yet; no weights to set");
         } else {
-            self.setter
+            let outcome = self
+                .setter
                 .set_weights(&vector)
                 .await
                 .context("setting weights")?;
+            // Marked before the line is printed: the outcome belongs to this window.
+            self.state.weights_set_for = Some(last);
+            self.report_outcome(&outcome);
         }
         self.state.weights_set_for = Some(last);
         self.state_file.save(&self.state)?;
