@@ -243,6 +243,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FAILED_VALIDATION_FACTOR", default_value_t = 0.1, global = true,
           value_parser = probability)]
     pub failed_validation_factor: f64,
+    /// Blocks after a window's last block by which its scores are final even if some of its
+    /// sampled posts have no decided verdict yet (at most BLOCKS_PER_WINDOW). A window is
+    /// final earlier, as soon as every sampled post is decided.
+    #[arg(long, env = "SCORES_GRACE_BLOCKS", default_value_t = DEFAULT_SCORES_GRACE_BLOCKS, global = true)]
+    pub scores_grace_blocks: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PULSE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, global = true)]
     pub max_body_bytes: usize,
@@ -264,6 +269,9 @@ pub struct ServeArgs {
     )]
     pub request_timeout_secs: u64,
 }
+
+/// Default `SCORES_GRACE_BLOCKS`: two default lease periods (2 x 300 s) of 12-second blocks.
+pub const DEFAULT_SCORES_GRACE_BLOCKS: u64 = 50;
 
 /// 2023-03-20T00:00:00Z.
 pub const DEFAULT_GENESIS_UNIX: i64 = 1_679_270_400;
@@ -310,6 +318,26 @@ pub struct Settings {
     pub validation_verdicts: u16,
     /// Window-score factor when posts failed validation.
     pub failed_validation_factor: f64,
+    /// Blocks after a window's end by which its scores are final whatever is undecided.
+    pub scores_grace_blocks: u64,
+}
+
+impl Settings {
+    /// The rules window scores follow.
+    pub fn scoring_rules(&self) -> crate::scoring::ScoringRules {
+        crate::scoring::ScoringRules::new(self.failed_validation_factor)
+    }
+
+    /// Refuses settings that cannot work together.
+    pub fn check(&self) -> Result<(), String> {
+        if self.scores_grace_blocks > self.blocks_per_window {
+            return Err(format!(
+                "SCORES_GRACE_BLOCKS ({}) must be at most BLOCKS_PER_WINDOW ({}): a window must be final by the time the next one closes",
+                self.scores_grace_blocks, self.blocks_per_window
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -328,6 +356,7 @@ impl Default for Settings {
             validation_lease: Duration::from_secs(300),
             validation_verdicts: 1,
             failed_validation_factor: 0.1,
+            scores_grace_blocks: DEFAULT_SCORES_GRACE_BLOCKS,
         }
     }
 }
@@ -352,6 +381,7 @@ impl From<&ServeArgs> for Settings {
             validation_lease: Duration::from_secs(args.validation_lease_secs),
             validation_verdicts: args.validation_verdicts,
             failed_validation_factor: args.failed_validation_factor,
+            scores_grace_blocks: args.scores_grace_blocks,
         }
     }
 }

@@ -255,9 +255,15 @@ pub async fn record_results(
             failure: item.failure_reason.clone(),
         });
     }
-    let mut recorded = validation::record(&state.db, &signer.hotkey, &inputs, window)
-        .await?
-        .into_iter();
+    let mut recorded = validation::record(
+        &state.db,
+        &signer.hotkey,
+        &inputs,
+        window,
+        state.settings.scores_grace_blocks,
+    )
+    .await?
+    .into_iter();
     let results: Vec<ItemResult> = answers
         .into_iter()
         .map(|a| a.unwrap_or_else(|| recorded.next().expect("one result per input")))

@@ -9,6 +9,7 @@ mod embedded;
 mod faults;
 mod health;
 mod helpers;
+mod incentives;
 mod lane;
 mod limits;
 mod metagraph;
