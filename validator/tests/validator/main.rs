@@ -3,6 +3,7 @@
 
 mod cli;
 mod end_to_end;
+mod hardening;
 mod helpers;
 mod kill;
 mod lookup;
