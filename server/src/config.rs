@@ -114,6 +114,27 @@ pub enum Registration {
     Metagraph,
 }
 
+/// Which signature forms a class of routes accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AcceptedAuth {
+    /// Epistula v2 or the reference clients' X-Auth. X-Auth signs only a timestamp, so one
+    /// observed set of X-Auth headers lets anyone act as that hotkey until it is stale.
+    Any,
+    /// Only Epistula v2, whose signature binds the body and a single-use uuid: nothing
+    /// observed can be replayed or reused for another body. The production choice once
+    /// every client of the class signs with Epistula.
+    Epistula,
+}
+
+/// The classes of routes whose accepted signature forms are set apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    /// `/v2/submit` and `/v2/miners/{hotkey}`.
+    Miners,
+    /// `/v2/validation`, `/v2/validation_result` and `/v2/scores`.
+    Validators,
+}
+
 /// Where the current block comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BlockSourceKind {
@@ -268,6 +289,20 @@ pub struct ServeArgs {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// Signature forms accepted on the miners' routes (`/v2/submit`, `/v2/miners/{hotkey}`):
+    /// `any` (Epistula v2 or the reference X-Auth) or `epistula` (body-bound signatures
+    /// only, the production choice once every miner signs with Epistula).
+    #[arg(long, env = "PULSE_MINER_AUTH", value_enum, default_value_t = AcceptedAuth::Any, global = true)]
+    pub miner_auth: AcceptedAuth,
+    /// Signature forms accepted on the validators' routes (`/v2/validation`,
+    /// `/v2/validation_result`, `/v2/scores`): `any` or `epistula`, as for miners.
+    #[arg(long, env = "PULSE_VALIDATOR_AUTH", value_enum, default_value_t = AcceptedAuth::Any, global = true)]
+    pub validator_auth: AcceptedAuth,
+    /// This server's identity (say, its SS58 hotkey). When set, an Epistula request must
+    /// name it in `Epistula-Signed-For`, so a request signed for another server is refused
+    /// here.
+    #[arg(long, env = "PULSE_SERVER_IDENTITY", global = true)]
+    pub server_identity: Option<String>,
 }
 
 /// Default `SCORES_GRACE_BLOCKS`: two default lease periods (2 x 300 s) of 12-second blocks.
@@ -320,6 +355,12 @@ pub struct Settings {
     pub failed_validation_factor: f64,
     /// Blocks after a window's end by which its scores are final whatever is undecided.
     pub scores_grace_blocks: u64,
+    /// Signature forms the miners' routes accept.
+    pub miner_auth: AcceptedAuth,
+    /// Signature forms the validators' routes accept.
+    pub validator_auth: AcceptedAuth,
+    /// The identity Epistula requests must be signed for, if any.
+    pub server_identity: Option<String>,
 }
 
 impl Settings {
@@ -357,6 +398,9 @@ impl Default for Settings {
             validation_verdicts: 1,
             failed_validation_factor: 0.1,
             scores_grace_blocks: DEFAULT_SCORES_GRACE_BLOCKS,
+            miner_auth: AcceptedAuth::Any,
+            validator_auth: AcceptedAuth::Any,
+            server_identity: None,
         }
     }
 }
@@ -382,6 +426,14 @@ impl From<&ServeArgs> for Settings {
             validation_verdicts: args.validation_verdicts,
             failed_validation_factor: args.failed_validation_factor,
             scores_grace_blocks: args.scores_grace_blocks,
+            miner_auth: args.miner_auth,
+            validator_auth: args.validator_auth,
+            server_identity: args
+                .server_identity
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
         }
     }
 }
@@ -404,6 +456,9 @@ mod tests {
         assert_eq!(settings.auth.max_future, Duration::from_secs(60));
         assert_eq!(cli.serve.block_source, BlockSourceKind::Clock);
         assert_eq!(cli.serve.registration, Registration::Open);
+        assert_eq!(settings.miner_auth, AcceptedAuth::Any);
+        assert_eq!(settings.validator_auth, AcceptedAuth::Any);
+        assert_eq!(settings.server_identity, None);
     }
 
     #[test]

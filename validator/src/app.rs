@@ -32,7 +32,8 @@ pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<Setter>
     let hotkey = args.identity.load().context("loading the hotkey")?;
     let timeout = args.http_timeout();
     let api = ApiClient::new(args.api_url(), hotkey.clone(), args.signing.auth, timeout)?
-        .with_message_prefix(&args.signing.auth_message_prefix);
+        .with_message_prefix(&args.signing.auth_message_prefix)
+        .with_signed_for(args.signing.epistula_signed_for.clone());
     let bearer = args.x.bearer("to re-fetch posts from X")?;
     let x = XClient::new(&args.x.x_api_base, bearer, timeout, args.backoff())?;
     let analyzer = args.analyzer(timeout)?;

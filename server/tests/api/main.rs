@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod embedded;
 mod faults;
+mod hardening;
 mod health;
 mod helpers;
 mod incentives;

@@ -4,6 +4,7 @@
 mod chain_weights;
 mod cli;
 mod end_to_end;
+mod hardening;
 mod helpers;
 mod kill;
 mod lookup;
