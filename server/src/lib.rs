@@ -8,6 +8,7 @@
 //! - [`embedded`]: the private PostgreSQL cluster used when no `DATABASE_URL` is given.
 //! - [`chain`]: where the current block comes from (clock, subtensor node, manual).
 //! - [`routes`]: the HTTP endpoints and the OpenAPI document generated from them.
+//! - [`page`]: the status page at `/`, server-rendered HTML.
 //! - [`state`]: [`AppState`], what every request handler shares.
 //! - [`auth`]: signature checks, the X-Auth signature memo, Epistula replay protection
 //!   and roles.
@@ -30,6 +31,7 @@ pub mod embedded;
 pub mod error;
 pub mod listen;
 pub mod metrics;
+pub mod page;
 pub mod routes;
 pub mod scoring;
 pub mod startup;
@@ -58,7 +60,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::api_router().split_for_parts().1
 }
 
-/// The complete HTTP application: API routes, `/openapi.json`, Swagger UI at `/docs`,
+/// The complete HTTP application: API routes, `/openapi.json`, Swagger UI at `/docs`, the
+/// status page at `/`,
 /// request tracing, body limit and request timeout.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes::api_router().split_for_parts();
@@ -66,6 +69,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let metrics = Arc::clone(&state.metrics);
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(page::router())
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             time_limit(timeout, request, next)
         }))

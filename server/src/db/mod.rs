@@ -7,6 +7,7 @@ pub mod hotkeys;
 pub mod lane;
 pub mod miners;
 pub mod nonces;
+pub mod overview;
 pub mod scores;
 pub mod submissions;
 pub mod validation;

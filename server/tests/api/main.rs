@@ -13,6 +13,7 @@ mod lane;
 mod limits;
 mod metrics;
 mod openapi;
+mod page;
 mod sampling;
 mod schema_fuzz;
 mod scores;
