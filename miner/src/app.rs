@@ -92,7 +92,8 @@ pub fn build_miner(args: &MinerArgs) -> anyhow::Result<Miner> {
         analyzer,
         seen,
         limits,
-    ))
+    )
+    .with_cheat(args.dishonest))
 }
 
 fn print_line(line: &str) {
