@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use client::{ApiClient, AuthForm};
+use miner::cheat::Cheat;
 use service::Program;
 
 use crate::binaries::Binaries;
@@ -129,8 +130,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     layout.create()?;
 
     let validator = Identity::load_or_create(&layout, "validator")?;
+    let dishonest: Vec<(String, Cheat)> = (1..=cli.dishonest)
+        .map(|i| (format!("cheat-{i}"), Cheat::cycle(i as usize - 1)))
+        .collect();
     let miners = (1..=cli.miners)
-        .map(|i| Identity::load_or_create(&layout, &format!("miner-{i}")))
+        .map(|i| format!("miner-{i}"))
+        .chain(dishonest.iter().map(|(name, _)| name.clone()))
+        .map(|name| Identity::load_or_create(&layout, &name))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut clock_state = ClockState::load(&layout)?;
     let clock = Clock::starting(clock_state.next_window, cli.block_time_secs, start_unix);
@@ -147,6 +153,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         dataset: &dataset,
         validator: &validator,
         miners: &miners,
+        dishonest: &dishonest,
         clock,
         start_unix,
     };
@@ -270,6 +277,8 @@ struct StartContext<'a> {
     dataset: &'a std::path::Path,
     validator: &'a Identity,
     miners: &'a [Identity],
+    /// The miners among `miners` that cheat, and how.
+    dishonest: &'a [(String, Cheat)],
     clock: Clock,
     start_unix: f64,
 }
@@ -385,6 +394,12 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
         "starting pulse-validator and {} pulse-miner processes",
         context.miners.len()
     ));
+    for (name, cheat) in context.dishonest {
+        say(&format!(
+            "{name} cheats on purpose (--dishonest): {}",
+            cheat.name()
+        ));
+    }
     let common = |seed: &str| {
         env(&[
             ("X_API_BASE", x_api.clone()),
@@ -426,6 +441,13 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
             ),
             ("PULSE_MINER_SYNC_SECS", sync_secs.to_string()),
         ]));
+        if let Some((_, cheat)) = context
+            .dishonest
+            .iter()
+            .find(|(name, _)| *name == miner.name)
+        {
+            miner_env.extend(env(&[("PULSE_MINER_DISHONEST", cheat.name().to_owned())]));
+        }
         supervisor.spawn(Spec {
             name: miner.name.clone(),
             program: binaries.miner.clone(),
@@ -479,6 +501,7 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
         .collect();
     let ready = Ready {
         dir: layout.root().display().to_string(),
+        page: format!("{api}/"),
         docs: format!("{api}/docs"),
         metrics: format!("{api}/metrics"),
         api,

@@ -24,6 +24,12 @@ pub struct Cli {
     #[arg(long, env = "PULSE_DEVNET_MINERS", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=32))]
     pub miners: u32,
+    /// Miners that cheat on purpose, added to `--miners`, so validation can be seen catching
+    /// them: `cheat-1` inflates engagement, `cheat-2` edits the text, `cheat-3` invents post
+    /// ids, `cheat-4` claims subnets a post does not mention, then round again.
+    #[arg(long, env = "PULSE_DEVNET_DISHONEST", value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=32))]
+    pub dishonest: u32,
     /// Seconds per block (fractions allowed); a window is 100 blocks.
     // The server's own lower bound; above an hour a window would outlast any demo.
     #[arg(long, env = "PULSE_DEVNET_BLOCK_TIME_SECS", default_value_t = 1.0,

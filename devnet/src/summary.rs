@@ -182,6 +182,8 @@ pub struct Ready {
     pub dir: String,
     /// The coordination API.
     pub api: String,
+    /// The status page.
+    pub page: String,
     /// Its interactive documentation.
     pub docs: String,
     /// Its Prometheus metrics.
@@ -219,6 +221,7 @@ impl Ready {
             "pulse devnet ready in {:.1} s; state in {} (Ctrl-C stops everything)\n",
             self.startup_secs, self.dir
         );
+        let _ = writeln!(text, "  status page {}", self.page);
         let _ = writeln!(
             text,
             "  API         {}   docs {}   metrics {}",

@@ -93,7 +93,8 @@ pub fn build_miner(args: &MinerArgs) -> anyhow::Result<Miner> {
         analyzer,
         seen,
         limits,
-    ))
+    )
+    .with_cheat(args.dishonest))
 }
 
 /// With a subtensor configured (`--subtensor.network`, `--netuid`), the hotkey must hold a

@@ -196,6 +196,17 @@ pub struct MinerArgs {
     /// text or as JSON (`"type": "window"` or `"total"`).
     #[arg(long, env = "PULSE_MINER_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Makes this miner cheat, to see validation catch it (devnets, tests): `inflate` claims
+    /// ten times X's engagement counts, `edit` adds words to the text, `invent` submits post
+    /// ids that do not exist, `claim` names a subnet the post does not mention. Never set it
+    /// on a real subnet: validators fail such posts and the miner's score collapses.
+    #[arg(
+        long,
+        env = "PULSE_MINER_DISHONEST",
+        value_enum,
+        value_name = "STRATEGY"
+    )]
+    pub dishonest: Option<crate::cheat::Cheat>,
     /// Address to serve the summaries' counters on, in OpenMetrics text at `/metrics`
     /// (`127.0.0.1:9101`; port 0 picks a free port, and the log says which). Unset: no
     /// listener.

@@ -30,6 +30,7 @@
 
 pub mod analyze;
 pub mod app;
+pub mod cheat;
 pub mod config;
 pub mod keygen;
 pub mod metrics;

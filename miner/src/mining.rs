@@ -31,6 +31,7 @@ use retry::Policy;
 use service::shutdown::sleep;
 use service::{CancellationToken, unix_now};
 
+use crate::cheat::Cheat;
 use crate::metrics::Metrics;
 use crate::report::{RejectReason, StopReason, Totals, WindowReport};
 use crate::scrape::{XClient, XError};
@@ -93,6 +94,7 @@ pub struct Miner {
     limits: Limits,
     metrics: Arc<Metrics>,
     warned_about_window_size: bool,
+    cheat: Option<Cheat>,
 }
 
 impl Miner {
@@ -116,7 +118,20 @@ impl Miner {
             limits,
             metrics,
             warned_about_window_size: false,
+            cheat: None,
         }
+    }
+
+    /// This miner, cheating with `cheat` when one is given (see [`crate::cheat`]).
+    pub fn with_cheat(mut self, cheat: Option<Cheat>) -> Self {
+        if let Some(cheat) = cheat {
+            tracing::warn!(
+                strategy = cheat.name(),
+                "this miner cheats on purpose (--dishonest)"
+            );
+        }
+        self.cheat = cheat;
+        self
     }
 
     /// The counters behind the summaries, for the `/metrics` listener.
@@ -322,7 +337,10 @@ impl Miner {
                 return Step::Next;
             }
         };
-        let request = post.submission(hotkey, &analysis);
+        let mut request = post.submission(hotkey, &analysis);
+        if let Some(cheat) = self.cheat {
+            cheat.apply(&mut request, self.analyzer.registry(), &mut rand::rng());
+        }
         report.submitted += 1;
         self.metrics.submitted.inc();
         let outcome = self.submitter.submit(&request, shutdown).await;

@@ -10,6 +10,7 @@
 //! - [`metagraph`]: `REGISTRATION=metagraph`, the subnet's metagraph synced into PostgreSQL
 //!   by one process at a time and held in memory by every process.
 //! - [`routes`]: the HTTP endpoints and the OpenAPI document generated from them.
+//! - [`page`]: the status page at `/`, server-rendered HTML.
 //! - [`state`]: [`AppState`], what every request handler shares.
 //! - [`auth`]: signature checks, the X-Auth signature memo, Epistula replay protection
 //!   and roles.
@@ -33,6 +34,7 @@ pub mod error;
 pub mod listen;
 pub mod metagraph;
 pub mod metrics;
+pub mod page;
 pub mod routes;
 pub mod scoring;
 pub mod startup;
@@ -61,7 +63,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::api_router().split_for_parts().1
 }
 
-/// The complete HTTP application: API routes, `/openapi.json`, Swagger UI at `/docs`,
+/// The complete HTTP application: API routes, `/openapi.json`, Swagger UI at `/docs`, the
+/// status page at `/`,
 /// request tracing, body limit and request timeout.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = routes::api_router().split_for_parts();
@@ -69,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let metrics = Arc::clone(&state.metrics);
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(page::router())
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             time_limit(timeout, request, next)
         }))

@@ -8,6 +8,7 @@ pub mod lane;
 pub mod metagraph;
 pub mod miners;
 pub mod nonces;
+pub mod overview;
 pub mod scores;
 pub mod submissions;
 pub mod validation;

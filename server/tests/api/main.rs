@@ -16,6 +16,7 @@ mod limits;
 mod metagraph;
 mod metrics;
 mod openapi;
+mod page;
 mod sampling;
 mod schema_fuzz;
 mod scores;

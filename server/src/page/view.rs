@@ -1,0 +1,284 @@
+//! The status page's HTML: a layout, and one section per thing the page shows. Each chart
+//! has a table beside it holding the same numbers, so the page reads fully without
+//! JavaScript, images or colour.
+
+use maud::{DOCTYPE, Markup, html};
+use protocol::WindowInfo;
+
+use super::chart::{self, Column, Part};
+use crate::db::overview::{
+    FailureCount, Standing, ValidatorActivity, WindowFill, WindowValidation,
+};
+
+/// Seconds between the page's own reloads (a meta refresh: no script needed).
+pub const REFRESH_SECS: u32 = 15;
+
+/// Everything the overview shows, as the queries returned it.
+#[derive(Clone, Debug)]
+pub struct Overview {
+    /// The current window.
+    pub window: WindowInfo,
+    /// Seconds per block, to turn blocks left into time left.
+    pub block_time_secs: f64,
+    /// New posts each hotkey may submit per window.
+    pub quota: u32,
+    /// How far the current window has filled.
+    pub fill: WindowFill,
+    /// Validation of the last windows' posts, oldest first.
+    pub validation: Vec<WindowValidation>,
+    /// Their failed tasks by code.
+    pub failures: Vec<FailureCount>,
+    /// The newest published window and its standings, best first.
+    pub standings: Option<(u64, Vec<Standing>)>,
+    /// Validators active in the last windows.
+    pub validators: Vec<ValidatorActivity>,
+}
+
+/// The whole page around `body`.
+pub fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="refresh" content=(REFRESH_SECS);
+                title { (title) }
+                link rel="stylesheet" href="/assets/pulse.css";
+                link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
+            }
+            body {
+                header {
+                    a.brand href="/" { "Pulse" }
+                    nav {
+                        a href="/" { "Status" }
+                        a href="/docs" { "API" }
+                    }
+                }
+                main { (body) }
+                footer {
+                    "This page reloads every " (REFRESH_SECS) " s. Every number on it comes from the \
+                     coordination database; the tables hold the numbers the charts draw. "
+                    a href="/openapi.json" { "OpenAPI document" }
+                }
+            }
+        }
+    }
+}
+
+/// The overview at `/`.
+pub fn overview(o: &Overview) -> Markup {
+    layout(
+        "Pulse status",
+        html! {
+            (current_window(o))
+            (validation(o))
+            (standings(o))
+            (validators(o))
+        },
+    )
+}
+
+fn current_window(o: &Overview) -> Markup {
+    let w = &o.window;
+    let elapsed = w.current_block - w.window_start_block;
+    let seconds_left = w.blocks_until_next_window as f64 * o.block_time_secs;
+    let fill = &o.fill;
+    html! {
+        section #window {
+            h2 { "Window " (w.current_window) }
+            p.lede {
+                "Block " (w.current_block) ", " (w.blocks_until_next_window) " blocks (about "
+                (duration(seconds_left)) ") until window " (w.current_window + 1) " opens."
+            }
+            (chart::meter("Window", elapsed as f64, w.blocks_per_window as f64,
+                &format!("{elapsed} of {} blocks", w.blocks_per_window)))
+            (chart::meter("Miners at quota", fill.miners_at_quota as f64, fill.miners as f64,
+                &format!("{} of {} miners", fill.miners_at_quota, fill.miners)))
+            table #window-table {
+                caption { "This window so far (quota: " (o.quota) " new posts per hotkey)" }
+                tbody {
+                    tr { th scope="row" { "Posts accepted" } td data-field="submissions" { (fill.submissions) } }
+                    tr { th scope="row" { "Miners submitting" } td data-field="miners" { (fill.miners) } }
+                    tr { th scope="row" { "Miners at quota" } td data-field="miners_at_quota" { (fill.miners_at_quota) } }
+                    tr { th scope="row" { "Sampled for validation" } td data-field="selected" { (fill.selected) } }
+                    tr { th scope="row" { "Refused (429, quota used)" } td data-field="refused" { (fill.refused) } }
+                }
+            }
+        }
+    }
+}
+
+fn validation(o: &Overview) -> Markup {
+    let columns: Vec<Column> = o
+        .validation
+        .iter()
+        .map(|v| Column {
+            label: v.window_index.to_string(),
+            parts: vec![
+                part("passed", "pass", v.passed),
+                part("failed", "fail", v.failed),
+                part("inconclusive", "inconclusive", v.inconclusive),
+                part("pending", "pending", v.pending),
+            ],
+        })
+        .collect();
+    html! {
+        section #validation {
+            h2 { "Validation" }
+            @if o.validation.is_empty() {
+                p.empty { "No post of the last windows was sampled for validation yet." }
+            } @else {
+                (chart::stacked_columns("validation-chart",
+                    "Sampled posts per window, by what validators found", &columns))
+                table #validation-table {
+                    thead { tr {
+                        th scope="col" { "Window" } th scope="col" { "Sampled" } th scope="col" { "Passed" }
+                        th scope="col" { "Failed" } th scope="col" { "Inconclusive" } th scope="col" { "Pending" }
+                        th scope="col" { "Failures by code" }
+                    } }
+                    tbody {
+                        @for v in o.validation.iter().rev() {
+                            tr data-window=(v.window_index) {
+                                th scope="row" { (v.window_index) }
+                                td data-field="selected" { (v.selected) }
+                                td data-field="passed" { (v.passed) }
+                                td data-field="failed" { (v.failed) }
+                                td data-field="inconclusive" { (v.inconclusive) }
+                                td data-field="pending" { (v.pending) }
+                                td data-field="codes" {
+                                    (o.failures.iter()
+                                        .filter(|f| f.window_index == v.window_index)
+                                        .map(|f| format!("{} x{}", f.failure_code, f.tasks))
+                                        .collect::<Vec<_>>().join(", "))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn standings(o: &Overview) -> Markup {
+    html! {
+        section #miners {
+            @match &o.standings {
+                None => {
+                    h2 { "Miners" }
+                    p.empty { "No window has been published yet: scores appear once validators have judged a window." }
+                }
+                Some((window, rows)) => {
+                    h2 { "Miners in window " (window) }
+                    p.lede { "Scores as published for window " (window) "; a failed validation multiplies a miner's reward by its penalty factor." }
+                    table #miners-table data-window=(window) {
+                        thead { tr {
+                            th scope="col" { "#" } th scope="col" { "Hotkey" } th scope="col" { "Score" }
+                            th scope="col" { "Posts" } th scope="col" { "Failed" } th scope="col" { "Penalty" }
+                            th scope="col" { "Why" }
+                        } }
+                        tbody {
+                            @for (rank, s) in rows.iter().enumerate() {
+                                tr data-hotkey=(s.miner_hotkey) {
+                                    td { (rank + 1) }
+                                    td.hotkey title=(s.miner_hotkey) { (short(&s.miner_hotkey)) }
+                                    td data-field="score" {
+                                        span.num { (format!("{:.4}", s.score)) }
+                                        (chart::meter("", s.score, 1.0, ""))
+                                    }
+                                    td data-field="posts" { (s.posts) }
+                                    td data-field="failed_validations" { (s.failed_validations) }
+                                    td data-field="penalty_factor" { (format!("{:.4}", s.penalty_factor)) }
+                                    td data-field="reasons" { (s.reasons.as_deref().unwrap_or("")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn validators(o: &Overview) -> Markup {
+    html! {
+        section #validators {
+            h2 { "Validators" }
+            @if o.validators.is_empty() {
+                p.empty { "No verdict received in the last windows." }
+            } @else {
+                table #validators-table {
+                    caption { "Verdicts received in the last windows" }
+                    thead { tr {
+                        th scope="col" { "Hotkey" } th scope="col" { "Verdicts" } th scope="col" { "Passed" }
+                        th scope="col" { "Failed" } th scope="col" { "Inconclusive" } th scope="col" { "Last block" }
+                    } }
+                    tbody {
+                        @for v in &o.validators {
+                            tr data-hotkey=(v.validator_hotkey) {
+                                td.hotkey title=(v.validator_hotkey) { (short(&v.validator_hotkey)) }
+                                td data-field="verdicts" { (v.verdicts) }
+                                td data-field="passed" { (v.passed) }
+                                td data-field="failed" { (v.failed) }
+                                td data-field="inconclusive" { (v.inconclusive) }
+                                td data-field="last_block" { (v.last_block) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn part(name: &'static str, class: &'static str, value: i64) -> Part {
+    Part { name, class, value }
+}
+
+/// `5F3sa2TJ...4kYj`: enough of an SS58 address to tell hotkeys apart at a glance; the full
+/// address is in the cell's title.
+fn short(hotkey: &str) -> String {
+    if hotkey.chars().count() <= 14 {
+        return hotkey.to_owned();
+    }
+    let head: String = hotkey.chars().take(8).collect();
+    let tail: String = hotkey
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{head}...{tail}")
+}
+
+/// `1 min 12 s`, `48 s`.
+fn duration(seconds: f64) -> String {
+    let seconds = seconds.round() as u64;
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        _ => format!("{} min {} s", seconds / 60, seconds % 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keeps_head_and_tail() {
+        assert_eq!(
+            short("5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX"),
+            "5F3sa2TJ...YjQX"
+        );
+        assert_eq!(short("alice"), "alice");
+    }
+
+    #[test]
+    fn durations_read_as_minutes_and_seconds() {
+        assert_eq!(duration(48.2), "48 s");
+        assert_eq!(duration(72.0), "1 min 12 s");
+    }
+}
