@@ -1,6 +1,6 @@
 # Pulse: one image with every binary (pulse-server, pulse-miner, pulse-validator,
-# pulse-xapi), built in a Rust stage and copied into a small runtime stage that runs as
-# an unprivileged user. Nothing secret goes into the image: settings come from the
+# pulse-xapi, pulse-chain), built in a Rust stage and copied into a small runtime stage
+# that runs as an unprivileged user. Nothing secret goes into the image: settings come from the
 # environment (see docker-compose.yml, .env.example and docs/configuration.md).
 #
 #   docker build --build-arg REVISION="$(git rev-parse HEAD)" -t pulse .
@@ -45,16 +45,16 @@ WORKDIR /src
 # sqlx checks queries against the committed .sqlx cache: no database is needed to build.
 ENV SQLX_OFFLINE=true CARGO_TERM_COLOR=never
 COPY --from=skeleton /skeleton/ ./
-RUN cargo build --release --locked -p server -p miner -p validator -p xapi
+RUN cargo build --release --locked -p server -p miner -p validator -p xapi -p chain
 COPY . .
 # The commit the binaries report in their *_build_info metric (.git is not in the context).
 ARG REVISION=unknown
 ENV PULSE_BUILD_COMMIT=${REVISION}
 RUN find . -path ./target -prune -o -name '*.rs' -exec touch {} + \
- && cargo build --release --locked -p server -p miner -p validator -p xapi \
+ && cargo build --release --locked -p server -p miner -p validator -p xapi -p chain \
  && mkdir /out \
  && cp target/release/pulse-server target/release/pulse-miner \
-       target/release/pulse-validator target/release/pulse-xapi /out/
+       target/release/pulse-validator target/release/pulse-xapi target/release/pulse-chain /out/
 
 # Stage 3, the runtime image.
 FROM debian:bookworm-slim
@@ -64,7 +64,7 @@ ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=""
 LABEL org.opencontainers.image.title="Pulse" \
-      org.opencontainers.image.description="Coordination stack of a Bittensor subnet that turns posts on X into a validated signal about subnets: pulse-server, pulse-miner, pulse-validator, pulse-xapi" \
+      org.opencontainers.image.description="Coordination stack of a Bittensor subnet that turns posts on X into a validated signal about subnets: pulse-server, pulse-miner, pulse-validator, pulse-xapi, pulse-chain" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
@@ -86,7 +86,7 @@ WORKDIR /var/lib/pulse
 # /var/lib/pulse whatever uid the container runs as (`docker run --user`, to read a wallet
 # owned by that uid: docs/configuration.md, Running with Docker).
 ENV HOME=/var/lib/pulse PULSE_BIND=0.0.0.0:8001
-EXPOSE 8001 8002
+EXPOSE 8001 8002 9944
 # The default command is the server, whose healthcheck subcommand asks its /ready (no curl
 # in the image). Containers running another program of the image (miner, validator, X
 # double) should disable it: `docker run --no-healthcheck`, or `healthcheck: disable: true`

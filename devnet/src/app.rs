@@ -26,7 +26,7 @@ use crate::layout::{Clock, ClockState, Identity, Layout, find_dataset};
 use crate::observe::Observer;
 use crate::process::{self, Signals, Spec, Supervisor};
 use crate::prom;
-use crate::summary::{Names, ProcessExit, ProcessInfo, Ready, Stopped, json_line};
+use crate::summary::{Names, ProcessExit, ProcessInfo, Ready, Registered, Stopped, json_line};
 
 /// The bearer token the X double asks of the miners and the validator.
 const X_TOKEN: &str = "pulse-devnet";
@@ -223,7 +223,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    for stage in [&["validator"][..], &["xapi"], &["server"]] {
+    for stage in [&["validator"][..], &["xapi"], &["server"], &["chain"]] {
         supervisor
             .stop(stage, timeout, &mut signals, &mut hurry, say)
             .await;
@@ -296,8 +296,9 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
         binaries,
         ..
     } = *context;
+    let (chain, registered) = start_chain(context, supervisor).await?;
     say(&format!(
-        "starting pulse-server (embedded PostgreSQL in {}) and pulse-xapi",
+        "starting pulse-server (embedded PostgreSQL in {}, REGISTRATION=metagraph on netuid {NETUID}) and pulse-xapi",
         layout.cluster_dir().display()
     ));
     supervisor.spawn(Spec {
@@ -315,8 +316,15 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
                 "VALIDATION_PROBABILITY",
                 cli.validation_probability.to_string(),
             ),
-            ("VALIDATOR_HOTKEYS", context.validator.ss58().to_owned()),
-            ("REGISTRATION", "open".into()),
+            // Roles come from the chain: the miners' UIDs, the validator's permit and stake.
+            ("REGISTRATION", "metagraph".into()),
+            ("SUBTENSOR_URL", chain.clone()),
+            ("NETUID", NETUID.to_string()),
+            ("METAGRAPH_SYNC_BLOCKS", METAGRAPH_SYNC_BLOCKS.to_string()),
+            (
+                "MIN_VALIDATOR_STAKE",
+                service::registration::tao(VALIDATOR_STAKE_RAO / 2),
+            ),
             ("LOG_FORMAT", "text".into()),
         ]),
         log: layout.log("server"),
@@ -384,6 +392,9 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
             ("PULSE_HOTKEY_SEED", seed.to_owned()),
             ("BLOCKS_PER_WINDOW", BLOCKS_PER_WINDOW.to_string()),
             ("LOG_FORMAT", "text".into()),
+            // The start-up check: each hotkey's UID (and the validator's permit and stake).
+            ("BT_SUBTENSOR_CHAIN_ENDPOINT", chain.clone()),
+            ("NETUID", NETUID.to_string()),
         ])
     };
     let mut validator_env = common(&context.validator.seed_hex);
@@ -474,6 +485,9 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
         database_url,
         cluster_dir: layout.cluster_dir().display().to_string(),
         x_api,
+        chain,
+        netuid: NETUID,
+        registered,
         block_time_secs: cli.block_time_secs,
         blocks_per_window: BLOCKS_PER_WINDOW,
         genesis_unix: context.clock.genesis_unix,
@@ -486,6 +500,84 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
         observer,
         names,
     })
+}
+
+/// The subnet the devnet's chain holds and its server decides roles with.
+const NETUID: u16 = 1;
+/// Blocks between the server's metagraph syncs: a registration shows within a few seconds.
+const METAGRAPH_SYNC_BLOCKS: u64 = 2;
+/// The validator's stake on the devnet's chain (1,000 TAO); the server asks half of it.
+const VALIDATOR_STAKE_RAO: u64 = 1_000 * service::registration::RAO_PER_TAO;
+
+/// Starts `pulse-chain` with netuid [`NETUID`], blocks at the devnet's pace, and registers
+/// the validator (permit, stake) and the miners on it; returns its URL and what was
+/// registered.
+async fn start_chain(
+    context: &StartContext<'_>,
+    supervisor: &mut Supervisor,
+) -> anyhow::Result<(String, Vec<Registered>)> {
+    say(&format!(
+        "starting pulse-chain (netuid {NETUID}) and registering the validator and {} miners on it",
+        context.miners.len()
+    ));
+    supervisor.spawn(Spec {
+        name: "chain".into(),
+        program: context.binaries.chain.clone(),
+        args: Vec::new(),
+        env: env(&[
+            ("CHAIN_BIND", "127.0.0.1:0".into()),
+            (
+                "CHAIN_BLOCK_TIME_MS",
+                ((context.cli.block_time_secs * 1000.0).round().max(1.0) as u64).to_string(),
+            ),
+            ("CHAIN_NETUIDS", NETUID.to_string()),
+            ("LOG_FORMAT", "text".into()),
+        ]),
+        log: context.layout.log("chain"),
+    })?;
+    let chain = supervisor
+        .wait_for_line("chain", ANNOUNCE_LIMIT, |line| {
+            address_after(line, "pulse-chain listening on ")
+        })
+        .await?;
+    supervisor.stop_watching("chain");
+    let admin = chain.replacen("ws://", "http://", 1);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let mut registered = Vec::new();
+    let members = std::iter::once((context.validator, true, VALIDATOR_STAKE_RAO))
+        .chain(context.miners.iter().map(|miner| (miner, false, 0)));
+    for (identity, validator_permit, stake_rao) in members {
+        let response = http
+            .post(format!("{admin}/admin/subnets/{NETUID}/neurons"))
+            .json(&serde_json::json!({
+                "hotkey": identity.ss58(),
+                "stake": stake_rao,
+                "validator_permit": validator_permit,
+            }))
+            .send()
+            .await
+            .with_context(|| format!("registering {} on pulse-chain", identity.name))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        anyhow::ensure!(
+            status.is_success(),
+            "pulse-chain refused to register {}: {status} {body}",
+            identity.name
+        );
+        let uid = body["uid"]
+            .as_u64()
+            .and_then(|uid| u16::try_from(uid).ok())
+            .with_context(|| format!("pulse-chain gave {} no uid: {body}", identity.name))?;
+        registered.push(Registered {
+            name: identity.name.clone(),
+            uid,
+            validator_permit,
+            stake_rao,
+        });
+    }
+    Ok((chain, registered))
 }
 
 /// Waits until the server's `/ready` answers 200 (its database is reachable and its block

@@ -12,6 +12,8 @@ pub const XAPI: &str = "pulse-xapi";
 pub const MINER: &str = "pulse-miner";
 /// The validator.
 pub const VALIDATOR: &str = "pulse-validator";
+/// The subtensor double.
+pub const CHAIN: &str = "pulse-chain";
 
 /// Paths of the four programs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub struct Binaries {
     pub miner: PathBuf,
     /// `pulse-validator`.
     pub validator: PathBuf,
+    /// `pulse-chain`.
+    pub chain: PathBuf,
 }
 
 impl Binaries {
@@ -48,8 +52,9 @@ impl Binaries {
             xapi: path(XAPI),
             miner: path(MINER),
             validator: path(VALIDATOR),
+            chain: path(CHAIN),
         };
-        let missing: Vec<&str> = [SERVER, XAPI, MINER, VALIDATOR]
+        let missing: Vec<&str> = [SERVER, XAPI, MINER, VALIDATOR, CHAIN]
             .into_iter()
             .filter(|name| !path(name).is_file())
             .collect();
@@ -83,7 +88,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pulse-devnet-bins-{}", std::process::id()));
         let release = dir.join("release");
         std::fs::create_dir_all(&release).unwrap();
-        for name in [SERVER, XAPI, MINER] {
+        for name in [SERVER, XAPI, MINER, CHAIN] {
             std::fs::write(release.join(name), b"").unwrap();
         }
         let error = Binaries::in_dir(&release).unwrap_err().to_string();

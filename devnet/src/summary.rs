@@ -192,6 +192,12 @@ pub struct Ready {
     pub cluster_dir: String,
     /// The X double's API base.
     pub x_api: String,
+    /// The subtensor double (`pulse-chain`).
+    pub chain: String,
+    /// The subnet on it whose metagraph the server decides roles with.
+    pub netuid: u16,
+    /// Who was registered on it: name, uid, validator permit, stake in rao.
+    pub registered: Vec<Registered>,
     /// Seconds per block.
     pub block_time_secs: f64,
     /// Blocks per window.
@@ -224,6 +230,26 @@ impl Ready {
             self.database_url, self.cluster_dir
         );
         let _ = writeln!(text, "  X double    {}", self.x_api);
+        let registered: Vec<String> = self
+            .registered
+            .iter()
+            .map(|r| {
+                let permit = if r.validator_permit { ", permit" } else { "" };
+                format!(
+                    "{} uid {}{permit}, stake {}",
+                    r.name,
+                    r.uid,
+                    service::registration::tao(r.stake_rao)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            text,
+            "  chain       {}   netuid {}, REGISTRATION=metagraph: {}",
+            self.chain,
+            self.netuid,
+            registered.join("; ")
+        );
         for process in &self.processes {
             let mut line = format!("  {:<11} pid {:<7}", process.name, process.pid);
             if let Some(hotkey) = &process.hotkey {
@@ -245,6 +271,19 @@ impl Ready {
         );
         text
     }
+}
+
+/// A hotkey the devnet registered on its chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registered {
+    /// The process's name.
+    pub name: String,
+    /// Its uid.
+    pub uid: u16,
+    /// Whether it holds a validator permit.
+    pub validator_permit: bool,
+    /// Its stake, in rao.
+    pub stake_rao: u64,
 }
 
 /// How one process ended.

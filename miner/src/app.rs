@@ -48,7 +48,8 @@ pub fn build_miner(args: &MinerArgs) -> anyhow::Result<Miner> {
             args.api.signing.auth,
             timeout,
         )?
-        .with_message_prefix(&args.api.signing.auth_message_prefix))
+        .with_message_prefix(&args.api.signing.auth_message_prefix)
+        .with_signed_for(args.api.signing.epistula_signed_for.clone()))
     };
     let query = build_query(&args.x.terms(), args.x.x_max_query_len)?;
     let bearer = args.x.api.bearer("to search X")?;
@@ -95,6 +96,24 @@ pub fn build_miner(args: &MinerArgs) -> anyhow::Result<Miner> {
     ))
 }
 
+/// With a subtensor configured (`--subtensor.network`, `--netuid`), the hotkey must hold a
+/// UID on the subnet: otherwise the miner stops with the `btcli` command that registers it.
+/// Without one it starts as before, and the server decides.
+pub async fn check_registration(args: &MinerArgs) -> anyhow::Result<()> {
+    let Some(target) = args.subtensor.target()? else {
+        return Ok(());
+    };
+    let hotkey = args.identity.load().context("loading the hotkey")?;
+    service::registration::check(
+        &target,
+        &args.identity,
+        hotkey.ss58(),
+        service::registration::Needs::Miner,
+    )
+    .await?;
+    Ok(())
+}
+
 fn print_line(line: &str) {
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (a pipe whose reader left) must not stop the miner.
@@ -107,6 +126,7 @@ async fn mine(args: &MinerArgs, once: bool) -> anyhow::Result<ExitCode> {
         first: "stopping after the post in flight (press Ctrl-C again to stop now)",
         second: Some("second signal: stopping now"),
     });
+    check_registration(args).await?;
     let mut miner = build_miner(args)?;
     if let Some(address) = args.metrics_bind {
         service::metrics::spawn_listener("pulse-miner", address, miner.metrics()).await?;

@@ -13,8 +13,8 @@ use std::time::Duration;
 use analyzer::Analyzer;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use service::cli::{
-    AnalyzerArgs, CommonArgs, IdentityArgs, OutputFormat, SentimentKind, SigningArgs, XApiArgs,
-    timeout_secs,
+    AnalyzerArgs, CommonArgs, IdentityArgs, OutputFormat, SentimentKind, SigningArgs,
+    SubtensorArgs, XApiArgs, timeout_secs,
 };
 
 use crate::scrape::query::SearchTerms;
@@ -161,6 +161,9 @@ pub struct MinerArgs {
     /// The coordination API.
     #[command(flatten)]
     pub api: ApiArgs,
+    /// The subnet on chain, checked at start: the hotkey must hold a UID on it.
+    #[command(flatten)]
+    pub subtensor: SubtensorArgs,
     /// Request time limits.
     #[command(flatten)]
     pub timeout: TimeoutArgs,
@@ -308,6 +311,29 @@ mod tests {
         );
         assert_eq!(args.analysis.sentiment, SentimentKind::Lexicon);
         assert_eq!(args.metrics_bind, None);
+        assert_eq!(args.subtensor.target().unwrap(), None);
+    }
+
+    #[test]
+    fn bittensor_flags_parse_as_the_sdk_spells_them() {
+        let cli: Cli = parse([
+            "pulse-miner",
+            "--logging.debug",
+            "run",
+            "--netuid",
+            "45",
+            "--subtensor.network",
+            "finney",
+        ]);
+        assert!(cli.common.logging.debug);
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        let target = args.subtensor.target().unwrap().unwrap();
+        assert_eq!(
+            (target.netuid, target.endpoint.network.as_str()),
+            (45, "finney")
+        );
     }
 
     #[test]

@@ -561,6 +561,55 @@ pub struct MinerReport {
     pub window: WindowInfo,
 }
 
+/// One neuron of `GET /v2/metagraph`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MetagraphNeuron {
+    /// Its uid on the subnet.
+    pub uid: u16,
+    /// SS58 hotkey (what requests are signed by).
+    pub hotkey: String,
+    /// SS58 coldkey that owns the hotkey.
+    pub coldkey: String,
+    /// Active within the subnet's activity cutoff.
+    pub active: bool,
+    /// Holds a validator permit.
+    pub validator_permit: bool,
+    /// The hotkey's alpha stake on the subnet, in rao (10^-9; `NeuronInfoLite.stake`
+    /// summed), which `MIN_VALIDATOR_STAKE` is compared with.
+    pub stake_rao: u64,
+    /// Block of its last weights or activity update.
+    pub last_update: u64,
+}
+
+/// `GET /v2/metagraph`: the subnet's metagraph as the server last synced it, the one it
+/// decides roles with (REGISTRATION=metagraph).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "netuid": 45, "block": 4_512_345,
+    "block_hash": "0x9a4ef2d9b6a5f24b6f4c2a3d6f0e2b1c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a",
+    "synced_at": "2026-12-07T21:00:00Z", "age_secs": 42.5, "stale": false,
+    "neurons": [{"uid": 0, "hotkey": "5DtDLm5rQHShDqojQpsvcN8tRXHVFaecfDoRet1SU6BFD9Fi",
+                 "coldkey": "5FnoWRL4FYzd29q8zXoY3JWio9PtBPgrAFu2RcgQazRQsiCs", "active": true,
+                 "validator_permit": true, "stake_rao": 1_250_000_000_000u64, "last_update": 4_512_300}]
+}))]
+pub struct MetagraphResponse {
+    /// The subnet.
+    pub netuid: u16,
+    /// The block the neurons were read at.
+    pub block: u64,
+    /// Its hash.
+    pub block_hash: String,
+    /// When the sync was written (RFC 3339).
+    pub synced_at: String,
+    /// Seconds since then.
+    pub age_secs: f64,
+    /// Whether it is older than the server's METAGRAPH_MAX_AGE_SECS (roles are then not
+    /// decided: 503).
+    pub stale: bool,
+    /// The neurons, by uid.
+    pub neurons: Vec<MetagraphNeuron>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

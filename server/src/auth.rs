@@ -8,14 +8,15 @@ pub mod memo;
 use std::time::SystemTime;
 
 use axum::http::HeaderMap;
-use protocol::auth::{self, ProvenSignatures, Verified};
+use protocol::auth::{self, AuthForm, ProvenSignatures, Verified};
 
 pub use memo::XAuthMemo;
 
 use crate::AppState;
-use crate::config::Role;
+use crate::config::{AcceptedAuth, Registration, Role, RouteClass};
 use crate::db;
 use crate::error::ApiError;
+use crate::metagraph::{Metagraph, Snapshot, ValidatorRefusal, tao};
 
 /// Checks the request's signature, if any, without the database: form, freshness and
 /// sr25519 signature. Whether an Epistula uuid was spent before is the caller's next
@@ -52,8 +53,58 @@ pub fn verify(
     })?;
     if let Some(verified) = &verified {
         tracing::Span::current().record("hotkey", verified.hotkey.as_str());
+        if verified.form == AuthForm::Epistula
+            && let Some(identity) = &state.settings.server_identity
+        {
+            let signed_for = headers
+                .get(auth::header::EPISTULA_SIGNED_FOR)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .unwrap_or("");
+            if signed_for != identity {
+                return Err(refuse(
+                    state,
+                    "wrong_signed_for",
+                    format!(
+                        "Epistula-Signed-For is {signed_for:?}, but this server is {identity:?}: sign requests for this server"
+                    ),
+                ));
+            }
+        }
     }
     Ok(verified)
+}
+
+/// The 401 for a request whose signature is valid but not acceptable here.
+fn refuse(state: &AppState, code: &'static str, message: String) -> ApiError {
+    let span = tracing::Span::current();
+    span.record("reason", code);
+    tracing::debug!(%message, "authentication refused");
+    state.metrics.auth_failure(code);
+    ApiError::Unauthorized(message)
+}
+
+/// Refuses a request of `class` signed in a form its setting does not accept
+/// (`PULSE_MINER_AUTH`, `PULSE_VALIDATOR_AUTH`): with `epistula`, X-Auth is refused (401).
+pub fn require_form(
+    state: &AppState,
+    verified: &Verified,
+    class: RouteClass,
+) -> Result<(), ApiError> {
+    let (accepted, setting) = match class {
+        RouteClass::Miners => (state.settings.miner_auth, "PULSE_MINER_AUTH"),
+        RouteClass::Validators => (state.settings.validator_auth, "PULSE_VALIDATOR_AUTH"),
+    };
+    if accepted == AcceptedAuth::Epistula && verified.form != AuthForm::Epistula {
+        return Err(refuse(
+            state,
+            "form_not_accepted",
+            format!(
+                "this server accepts only Epistula v2 signatures here ({setting}=epistula): X-Auth does not bind the request body"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// [`verify`], refusing unsigned requests.
@@ -158,16 +209,62 @@ fn join_roles(roles: &[Role]) -> String {
         .join(" and ")
 }
 
-/// Refuses a signer that is not registered as a validator (whatever the registration mode:
-/// validators decide miners' scores, so they are always listed explicitly).
+/// The 403 for a miner whose hotkey holds no UID on the subnet (REGISTRATION=metagraph).
+pub fn no_uid(state: &AppState, hotkey: &str, snapshot: &Snapshot) -> ApiError {
+    tracing::Span::current().record("reason", "no_uid");
+    state.metrics.auth_failure("no_uid");
+    ApiError::Forbidden(format!(
+        "hotkey {hotkey} has no UID on netuid {netuid} at block {block}: register it with `btcli subnet register --netuid {netuid}` (with the wallet that holds it); this server sees registrations at its next metagraph sync",
+        netuid = snapshot.netuid,
+        block = snapshot.block,
+    ))
+}
+
+/// Refuses a signer that may not act as a validator. Listed with `hotkeys add --role
+/// validator` always may; otherwise, with REGISTRATION=metagraph, a UID with a validator
+/// permit and MIN_VALIDATOR_STAKE may; in the other modes only the listed ones may.
 pub async fn require_validator(state: &AppState, hotkey: &str) -> Result<(), ApiError> {
     let roles = db::hotkeys::roles(&state.db, hotkey).await?;
     if roles.contains(&Role::Validator) {
         return Ok(());
     }
+    let refusal = match (&state.settings.registration, &state.metagraph) {
+        (Registration::Metagraph, Some(metagraph)) => {
+            let snapshot = metagraph.fresh_or_503()?;
+            match metagraph.judge_validator(snapshot.neuron(hotkey)) {
+                Ok(()) => return Ok(()),
+                Err(refusal) => validator_refusal(metagraph, &snapshot, hotkey, refusal),
+            }
+        }
+        _ => format!(
+            "hotkey {hotkey} is not registered as a validator on this server (pulse-server hotkeys add {hotkey} --role validator)"
+        ),
+    };
     tracing::Span::current().record("reason", "wrong_role");
     state.metrics.auth_failure("wrong_role");
-    Err(ApiError::Forbidden(format!(
-        "hotkey {hotkey} is not registered as a validator on this server (pulse-server hotkeys add {hotkey} --role validator)"
-    )))
+    Err(ApiError::Forbidden(refusal))
+}
+
+/// Why the metagraph does not make `hotkey` a validator, and what fixes it.
+fn validator_refusal(
+    metagraph: &Metagraph,
+    snapshot: &Snapshot,
+    hotkey: &str,
+    refusal: ValidatorRefusal,
+) -> String {
+    let netuid = snapshot.netuid;
+    let block = snapshot.block;
+    match refusal {
+        ValidatorRefusal::NoUid => format!(
+            "hotkey {hotkey} has no UID on netuid {netuid} at block {block}: register it with `btcli subnet register --netuid {netuid}`, then stake to it for a validator permit"
+        ),
+        ValidatorRefusal::NoPermit { uid } => format!(
+            "hotkey {hotkey} (uid {uid} on netuid {netuid} at block {block}) has no validator permit: the chain gives permits to the subnet's top stakes at each epoch; add stake with `btcli stake add --netuid {netuid} --include-hotkeys {hotkey}`"
+        ),
+        ValidatorRefusal::LowStake { uid, stake_rao } => format!(
+            "hotkey {hotkey} (uid {uid} on netuid {netuid} at block {block}) has {} of stake on the subnet, below MIN_VALIDATOR_STAKE ({}): add stake with `btcli stake add --netuid {netuid} --include-hotkeys {hotkey}`",
+            tao(stake_rao),
+            tao(metagraph.config().min_validator_stake_rao),
+        ),
+    }
 }

@@ -4,16 +4,16 @@
 //! reads [`BlockSource::current_block`]. Three sources sit behind that one call:
 //! - the clock: `(now - genesis) / block_time`, stable across restarts and identical on
 //!   every process that shares the settings (the default);
-//! - a subtensor node's chain head, read with the Substrate JSON-RPC `chain_getHeader`,
-//!   cached and refreshed every block time by a background task;
+//! - a subtensor node's best block, read with the `subtensor` client (over HTTP or
+//!   WebSocket, as the URL says), cached and refreshed every block time by a background task;
 //! - a manual counter that tests advance.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
-use serde_json::json;
+use anyhow::Context;
+use subtensor::{Endpoint, RpcOptions, Subtensor};
 use thiserror::Error;
 use tokio::task::JoinHandle;
 
@@ -74,7 +74,9 @@ impl BlockSource {
         }
     }
 
-    /// The chain head of the subtensor node at `url`, refreshed every `block_time`.
+    /// The best block of the subtensor node at `url` (a network name or URL, as
+    /// [`Endpoint::parse`] reads it), through the subtensor client, refreshed every
+    /// `block_time`.
     ///
     /// Waits up to `first_wait` for the first answer, so a server usually starts with a
     /// known block; if the node is down it starts anyway and keeps trying (until then,
@@ -84,7 +86,8 @@ impl BlockSource {
         block_time: Duration,
         first_wait: Duration,
     ) -> anyhow::Result<Self> {
-        let head = SubtensorHead::new(url, block_time)?;
+        let endpoint = Endpoint::parse(url).context("SUBTENSOR_URL")?;
+        let head = SubtensorHead::new(endpoint, block_time);
         if let Err(error) = tokio::time::timeout(first_wait, head.state.refresh())
             .await
             .unwrap_or_else(|_| {
@@ -94,7 +97,7 @@ impl BlockSource {
                 ))
             })
         {
-            tracing::warn!(%error, url = %head.state.url, "subtensor node not reachable yet; retrying every block");
+            tracing::warn!(error = format!("{error:#}"), endpoint = %head.state.endpoint, "subtensor node not reachable yet; retrying every block");
         }
         head.start_refreshing();
         Ok(Self {
@@ -146,9 +149,12 @@ struct SubtensorHead {
 }
 
 struct HeadState {
-    url: String,
-    client: reqwest::Client,
+    endpoint: Endpoint,
+    options: RpcOptions,
     block_time: Duration,
+    // Connected on first use and again after a failure, so a node down at start (or a
+    // dropped WebSocket) is picked up when it returns.
+    client: tokio::sync::Mutex<Option<Subtensor>>,
     last: Mutex<Option<(u64, Instant)>>,
 }
 
@@ -165,20 +171,21 @@ impl Drop for SubtensorHead {
 const STALE_AFTER_BLOCKS: u32 = 10;
 
 impl SubtensorHead {
-    fn new(url: &str, block_time: Duration) -> anyhow::Result<Self> {
-        let http_url = http_url_of(url)?;
-        let client = reqwest::Client::builder()
-            .timeout(block_time.max(Duration::from_secs(2)))
-            .build()?;
-        Ok(Self {
+    fn new(endpoint: Endpoint, block_time: Duration) -> Self {
+        let limit = block_time.max(Duration::from_secs(2));
+        Self {
             state: Arc::new(HeadState {
-                url: http_url,
-                client,
+                endpoint,
+                options: RpcOptions {
+                    connect_timeout: limit,
+                    request_timeout: limit,
+                },
                 block_time,
+                client: tokio::sync::Mutex::default(),
                 last: Mutex::new(None),
             }),
             refresher: Mutex::new(None),
-        })
+        }
     }
 
     fn start_refreshing(&self) {
@@ -189,7 +196,7 @@ impl SubtensorHead {
             loop {
                 ticker.tick().await;
                 if let Err(error) = state.refresh().await {
-                    tracing::warn!(%error, url = %state.url, "subtensor head refresh failed");
+                    tracing::warn!(error = format!("{error:#}"), endpoint = %state.endpoint, "subtensor head refresh failed");
                 }
             }
         });
@@ -207,59 +214,28 @@ impl SubtensorHead {
     }
 }
 
-#[derive(Deserialize)]
-struct RpcReply {
-    result: Option<Header>,
-    error: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct Header {
-    number: String,
-}
-
 impl HeadState {
     async fn refresh(&self) -> anyhow::Result<u64> {
-        let block = fetch_head(&self.client, &self.url).await?;
-        *self.last.lock().expect("head lock") = Some((block, Instant::now()));
-        Ok(block)
+        let mut slot = self.client.lock().await;
+        let client = match &*slot {
+            Some(client) => client.clone(),
+            None => {
+                let client = Subtensor::connect(&self.endpoint, self.options).await?;
+                *slot = Some(client.clone());
+                client
+            }
+        };
+        match client.head().await {
+            Ok(head) => {
+                *self.last.lock().expect("head lock") = Some((head.number, Instant::now()));
+                Ok(head.number)
+            }
+            Err(error) => {
+                *slot = None;
+                Err(error.into())
+            }
+        }
     }
-}
-
-/// Reads the chain head's block number with `chain_getHeader`.
-pub async fn fetch_head(client: &reqwest::Client, url: &str) -> anyhow::Result<u64> {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "chain_getHeader", "params": []});
-    let reply = client
-        .post(url)
-        .json(&request)
-        .send()
-        .await?
-        .error_for_status()?;
-    let reply: RpcReply = reply.json().await?;
-    if let Some(error) = reply.error {
-        anyhow::bail!("chain_getHeader failed: {error}");
-    }
-    let header = reply
-        .result
-        .ok_or_else(|| anyhow::anyhow!("chain_getHeader returned no header"))?;
-    let digits = header.number.trim_start_matches("0x");
-    u64::from_str_radix(digits, 16)
-        .map_err(|_| anyhow::anyhow!("chain_getHeader returned block number {:?}", header.number))
-}
-
-/// Substrate nodes serve JSON-RPC over HTTP and WebSocket on the same port; the server
-/// uses plain HTTP requests, so `ws(s)://` URLs are read as `http(s)://`.
-fn http_url_of(url: &str) -> anyhow::Result<String> {
-    let mapped = if let Some(rest) = url.strip_prefix("ws://") {
-        format!("http://{rest}")
-    } else if let Some(rest) = url.strip_prefix("wss://") {
-        format!("https://{rest}")
-    } else if url.starts_with("http://") || url.starts_with("https://") {
-        url.to_string()
-    } else {
-        anyhow::bail!("SUBTENSOR_URL {url:?} must start with http://, https://, ws:// or wss://");
-    };
-    Ok(mapped)
 }
 
 #[cfg(test)]
@@ -291,19 +267,5 @@ mod tests {
         assert_eq!(source.current_block(), Ok(210));
         source.set(5);
         assert_eq!(source.clone().current_block(), Ok(5));
-    }
-
-    #[test]
-    fn websocket_urls_are_read_over_http() {
-        assert_eq!(
-            http_url_of("ws://127.0.0.1:9944").unwrap(),
-            "http://127.0.0.1:9944"
-        );
-        assert_eq!(
-            http_url_of("wss://entrypoint-finney.opentensor.ai:443").unwrap(),
-            "https://entrypoint-finney.opentensor.ai:443"
-        );
-        assert_eq!(http_url_of("https://node").unwrap(), "https://node");
-        assert!(http_url_of("127.0.0.1:9944").is_err());
     }
 }

@@ -102,13 +102,37 @@ impl Role {
     }
 }
 
-/// Who may submit as a miner.
+/// Who may submit as a miner (and, with `metagraph`, who may validate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Registration {
     /// Any validly signed hotkey may submit, unless it is registered only as a validator.
     Open,
     /// Only hotkeys registered as miners may submit.
     Closed,
+    /// The subnet's metagraph decides: miners need a UID on NETUID, validators a validator
+    /// permit and MIN_VALIDATOR_STAKE; `hotkeys add` overrides.
+    Metagraph,
+}
+
+/// Which signature forms a class of routes accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AcceptedAuth {
+    /// Epistula v2 or the reference clients' X-Auth. X-Auth signs only a timestamp, so one
+    /// observed set of X-Auth headers lets anyone act as that hotkey until it is stale.
+    Any,
+    /// Only Epistula v2, whose signature binds the body and a single-use uuid: nothing
+    /// observed can be replayed or reused for another body. The production choice once
+    /// every client of the class signs with Epistula.
+    Epistula,
+}
+
+/// The classes of routes whose accepted signature forms are set apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    /// `/v2/submit` and `/v2/miners/{hotkey}`.
+    Miners,
+    /// `/v2/validation`, `/v2/validation_result` and `/v2/scores`.
+    Validators,
 }
 
 /// Where the current block comes from.
@@ -196,10 +220,29 @@ pub struct ServeArgs {
     /// chain's; use BLOCK_SOURCE=subtensor for the chain's own.
     #[arg(long, env = "GENESIS_UNIX", default_value_t = DEFAULT_GENESIS_UNIX, global = true)]
     pub genesis_unix: i64,
-    /// Subtensor node for BLOCK_SOURCE=subtensor (http(s):// or ws(s)://; the JSON-RPC is
-    /// read over HTTP on the same port).
+    /// Subtensor node for BLOCK_SOURCE=subtensor and REGISTRATION=metagraph: a network name
+    /// (finney, test, archive, local, latent-lite) or a ws://, wss://, http:// or https://
+    /// URL.
     #[arg(long, env = "SUBTENSOR_URL", global = true)]
     pub subtensor_url: Option<String>,
+    /// The subnet whose metagraph decides roles (REGISTRATION=metagraph).
+    #[arg(long, env = "NETUID", global = true)]
+    pub netuid: Option<u16>,
+    /// Blocks between metagraph syncs (REGISTRATION=metagraph); one server process at a time
+    /// syncs, every BLOCK_TIME_SECS × this.
+    #[arg(long, env = "METAGRAPH_SYNC_BLOCKS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub metagraph_sync_blocks: u64,
+    /// Oldest metagraph the server decides with, in seconds: when the node has been away
+    /// longer, role checks answer 503 and /ready fails.
+    #[arg(long, env = "METAGRAPH_MAX_AGE_SECS", default_value_t = 1800, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub metagraph_max_age_secs: u64,
+    /// Least stake of a validator (REGISTRATION=metagraph), in TAO units: the hotkey's alpha
+    /// stake on NETUID (NeuronInfoLite.stake, 1 = 10^9 rao).
+    #[arg(long, env = "MIN_VALIDATOR_STAKE", default_value_t = 0.0, global = true,
+          value_parser = number_in("a stake", 0.0..))]
+    pub min_validator_stake: f64,
     /// Hotkeys (SS58, comma-separated) registered as validators at start, in addition to
     /// those added with `pulse-server hotkeys add`.
     #[arg(long, env = "VALIDATOR_HOTKEYS", value_delimiter = ',', global = true, value_parser = parse_ss58)]
@@ -246,6 +289,20 @@ pub struct ServeArgs {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// Signature forms accepted on the miners' routes (`/v2/submit`, `/v2/miners/{hotkey}`):
+    /// `any` (Epistula v2 or the reference X-Auth) or `epistula` (body-bound signatures
+    /// only, the production choice once every miner signs with Epistula).
+    #[arg(long, env = "PULSE_MINER_AUTH", value_enum, default_value_t = AcceptedAuth::Any, global = true)]
+    pub miner_auth: AcceptedAuth,
+    /// Signature forms accepted on the validators' routes (`/v2/validation`,
+    /// `/v2/validation_result`, `/v2/scores`): `any` or `epistula`, as for miners.
+    #[arg(long, env = "PULSE_VALIDATOR_AUTH", value_enum, default_value_t = AcceptedAuth::Any, global = true)]
+    pub validator_auth: AcceptedAuth,
+    /// This server's identity (say, its SS58 hotkey). When set, an Epistula request must
+    /// name it in `Epistula-Signed-For`, so a request signed for another server is refused
+    /// here.
+    #[arg(long, env = "PULSE_SERVER_IDENTITY", global = true)]
+    pub server_identity: Option<String>,
 }
 
 /// Default `SCORES_GRACE_BLOCKS`: two default lease periods (2 x 300 s) of 12-second blocks.
@@ -298,6 +355,12 @@ pub struct Settings {
     pub failed_validation_factor: f64,
     /// Blocks after a window's end by which its scores are final whatever is undecided.
     pub scores_grace_blocks: u64,
+    /// Signature forms the miners' routes accept.
+    pub miner_auth: AcceptedAuth,
+    /// Signature forms the validators' routes accept.
+    pub validator_auth: AcceptedAuth,
+    /// The identity Epistula requests must be signed for, if any.
+    pub server_identity: Option<String>,
 }
 
 impl Settings {
@@ -335,6 +398,9 @@ impl Default for Settings {
             validation_verdicts: 1,
             failed_validation_factor: 0.1,
             scores_grace_blocks: DEFAULT_SCORES_GRACE_BLOCKS,
+            miner_auth: AcceptedAuth::Any,
+            validator_auth: AcceptedAuth::Any,
+            server_identity: None,
         }
     }
 }
@@ -360,6 +426,14 @@ impl From<&ServeArgs> for Settings {
             validation_verdicts: args.validation_verdicts,
             failed_validation_factor: args.failed_validation_factor,
             scores_grace_blocks: args.scores_grace_blocks,
+            miner_auth: args.miner_auth,
+            validator_auth: args.validator_auth,
+            server_identity: args
+                .server_identity
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
         }
     }
 }
@@ -382,6 +456,9 @@ mod tests {
         assert_eq!(settings.auth.max_future, Duration::from_secs(60));
         assert_eq!(cli.serve.block_source, BlockSourceKind::Clock);
         assert_eq!(cli.serve.registration, Registration::Open);
+        assert_eq!(settings.miner_auth, AcceptedAuth::Any);
+        assert_eq!(settings.validator_auth, AcceptedAuth::Any);
+        assert_eq!(settings.server_identity, None);
     }
 
     #[test]
@@ -389,6 +466,26 @@ mod tests {
         assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "1.5"]).is_err());
         assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "-0.1"]).is_err());
         assert!(Cli::try_parse_from(["pulse-server", "--validation-probability", "1"]).is_ok());
+    }
+
+    #[test]
+    fn metagraph_registration_parses_with_its_settings() {
+        let cli: Cli = parse([
+            "pulse-server",
+            "--registration",
+            "metagraph",
+            "--netuid",
+            "45",
+            "--min-validator-stake",
+            "1000",
+        ]);
+        assert_eq!(cli.serve.registration, Registration::Metagraph);
+        assert_eq!(cli.serve.netuid, Some(45));
+        assert_eq!(cli.serve.metagraph_sync_blocks, 10);
+        assert_eq!(cli.serve.metagraph_max_age_secs, 1800);
+        assert_eq!(cli.serve.min_validator_stake, 1000.0);
+        assert!(Cli::try_parse_from(["pulse-server", "--min-validator-stake", "-1"]).is_err());
+        assert!(Cli::try_parse_from(["pulse-server", "--metagraph-sync-blocks", "0"]).is_err());
     }
 
     #[test]

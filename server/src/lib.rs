@@ -7,6 +7,8 @@
 //!   source, listener), and the admin subcommands.
 //! - [`embedded`]: the private PostgreSQL cluster used when no `DATABASE_URL` is given.
 //! - [`chain`]: where the current block comes from (clock, subtensor node, manual).
+//! - [`metagraph`]: `REGISTRATION=metagraph`, the subnet's metagraph synced into PostgreSQL
+//!   by one process at a time and held in memory by every process.
 //! - [`routes`]: the HTTP endpoints and the OpenAPI document generated from them.
 //! - [`state`]: [`AppState`], what every request handler shares.
 //! - [`auth`]: signature checks, the X-Auth signature memo, Epistula replay protection
@@ -29,6 +31,7 @@ pub mod db;
 pub mod embedded;
 pub mod error;
 pub mod listen;
+pub mod metagraph;
 pub mod metrics;
 pub mod routes;
 pub mod scoring;

@@ -5,6 +5,7 @@
 //! database pool, the block) are read when `/metrics` is scraped. Every server process
 //! keeps its own numbers: scrape each process.
 
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -97,6 +98,16 @@ pub struct Metrics {
     pub open_connections: Gauge,
     /// The current block (read at scrape).
     pub current_block: Gauge,
+    /// Seconds since the metagraph in use was synced (read at scrape; REGISTRATION=metagraph).
+    pub metagraph_sync_age: Gauge<f64, AtomicU64>,
+    /// Neurons in the metagraph in use (read at scrape).
+    pub metagraph_neurons: Gauge,
+    /// The block the metagraph in use was read at (read at scrape).
+    pub metagraph_block: Gauge,
+    /// Failed sync attempts since the last success, by any process (read at scrape).
+    pub metagraph_failures: Gauge,
+    /// Sync attempts of this process that failed (node or database).
+    pub metagraph_sync_errors: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -134,6 +145,11 @@ impl Metrics {
             db_idle_connections: Gauge::default(),
             db_max_connections: Gauge::default(),
             current_block: Gauge::default(),
+            metagraph_sync_age: Gauge::default(),
+            metagraph_neurons: Gauge::default(),
+            metagraph_block: Gauge::default(),
+            metagraph_failures: Gauge::default(),
+            metagraph_sync_errors: Counter::default(),
             connections_rejected: Counter::default(),
             open_connections: Gauge::default(),
             registry: Registry::default(),
@@ -217,6 +233,31 @@ impl Metrics {
             "open_connections",
             "Connections open now",
             metrics.open_connections.clone(),
+        );
+        registry.register(
+            "metagraph_sync_age_seconds",
+            "Seconds since the metagraph in use was synced from the chain",
+            metrics.metagraph_sync_age.clone(),
+        );
+        registry.register(
+            "metagraph_neurons",
+            "Neurons in the metagraph in use",
+            metrics.metagraph_neurons.clone(),
+        );
+        registry.register(
+            "metagraph_block",
+            "Block the metagraph in use was read at",
+            metrics.metagraph_block.clone(),
+        );
+        registry.register(
+            "metagraph_sync_failures",
+            "Failed metagraph sync attempts since the last success, by any server process",
+            metrics.metagraph_failures.clone(),
+        );
+        registry.register(
+            "metagraph_sync_errors",
+            "Metagraph sync attempts of this process that failed",
+            metrics.metagraph_sync_errors.clone(),
         );
         Self {
             registry,

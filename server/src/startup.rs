@@ -12,10 +12,12 @@ use tokio::net::TcpListener;
 
 use crate::chain::BlockSource;
 use crate::config::{
-    BlockSourceKind, Cli, Command, DatabaseArgs, HotkeysCommand, ServeArgs, Settings,
+    BlockSourceKind, Cli, Command, DatabaseArgs, HotkeysCommand, Registration, ServeArgs, Settings,
 };
 use crate::embedded::EmbeddedPostgres;
+use crate::metagraph::{Metagraph, MetagraphConfig, RAO_PER_TAO};
 use crate::{AppState, db, openapi, serve};
+use subtensor::{Endpoint, RpcOptions};
 
 /// `pulse-server` through `service::main`; sqlx logs only its warnings unless `RUST_LOG`
 /// says otherwise.
@@ -149,19 +151,65 @@ async fn serve_forever(
         blocks_per_window = settings.blocks_per_window,
         max_submissions = settings.max_submissions,
         registration = ?settings.registration,
+        netuid = ?args.netuid,
         "pulse-server listening on http://{address} (API docs at http://{address}/docs)"
     );
-    let state = AppState::new(pool, settings, blocks).with_submit_connections(submit_connections);
+    let metagraph = metagraph_of(args)?;
+    let mut state =
+        AppState::new(pool.clone(), settings, blocks).with_submit_connections(submit_connections);
+    let mut sync = None;
+    if let Some(metagraph) = metagraph {
+        // Whatever another process synced is usable before this one's first tick.
+        if let Err(error) = metagraph.reload(&pool).await {
+            tracing::warn!(%error, "reading the synced metagraph failed");
+        }
+        sync = Some(crate::metagraph::spawn(
+            metagraph.clone(),
+            pool,
+            state.metrics.clone(),
+        ));
+        state = state.with_metagraph(metagraph);
+    }
     // A second signal is ignored: draining is short, and the embedded PostgreSQL must stop.
     let shutdown = on_signal(OnSignal {
         first: "shutting down: finishing requests in flight",
         second: None,
     });
-    serve(listener, state, shutdown.cancelled_owned())
-        .await
-        .context("server failed")?;
+    let served = serve(listener, state, shutdown.cancelled_owned()).await;
+    if let Some(sync) = sync {
+        sync.abort();
+    }
+    served.context("server failed")?;
     tracing::info!("pulse-server stopped");
     Ok(())
+}
+
+/// The metagraph REGISTRATION=metagraph decides with, or `None` in the other modes.
+fn metagraph_of(args: &ServeArgs) -> anyhow::Result<Option<Metagraph>> {
+    if args.registration != Registration::Metagraph {
+        return Ok(None);
+    }
+    let Some(netuid) = args.netuid else {
+        bail!("REGISTRATION=metagraph needs NETUID (the subnet's netuid)");
+    };
+    let Some(url) = &args.subtensor_url else {
+        bail!("REGISTRATION=metagraph needs SUBTENSOR_URL (finney, test, local or a ws:// URL)");
+    };
+    let endpoint = Endpoint::parse(url).context("SUBTENSOR_URL")?;
+    let tick = Duration::from_secs_f64(args.block_time_secs);
+    Ok(Some(Metagraph::new(MetagraphConfig {
+        netuid,
+        endpoint,
+        sync_interval: tick.saturating_mul(args.metagraph_sync_blocks.min(u32::MAX as u64) as u32),
+        tick,
+        max_age: Duration::from_secs(args.metagraph_max_age_secs),
+        min_validator_stake_rao: (args.min_validator_stake * RAO_PER_TAO as f64).round() as u64,
+        // A full subnet's neurons are about 300 KB; a slow public node gets half a minute.
+        rpc: RpcOptions {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        },
+    })))
 }
 
 async fn hotkeys(pool: PgPool, action: &HotkeysCommand) -> anyhow::Result<()> {

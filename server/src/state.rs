@@ -8,8 +8,10 @@ use sqlx::PgPool;
 use crate::auth::XAuthMemo;
 use crate::chain::BlockSource;
 use crate::config::Settings;
+use crate::db::SessionTimeouts;
 use crate::db::lane::Lane;
 use crate::error::ApiError;
+use crate::metagraph::Metagraph;
 use crate::metrics::Metrics;
 
 /// What every request handler shares.
@@ -28,6 +30,8 @@ pub struct AppState {
     /// X-Auth signatures this process has verified (reference clients reuse one X-Auth
     /// header for many requests).
     pub x_auth_memo: Arc<XAuthMemo>,
+    /// The subnet's metagraph, with REGISTRATION=metagraph.
+    pub metagraph: Option<Metagraph>,
 }
 
 /// Most X-Auth signatures remembered: a subnet's 256 miners reusing a header for 40 s of
@@ -37,8 +41,16 @@ const X_AUTH_MEMO_CAPACITY: usize = 16_384;
 impl AppState {
     /// A state with fresh metrics, whose submit lane holds as many connections as `db`
     /// at most (see [`AppState::with_submit_connections`]).
+    ///
+    /// `db` names the database and sizes the pool: the state opens its own connections,
+    /// like `db`'s but with the statement and lock timeouts that keep database work
+    /// within the request timeout ([`SessionTimeouts`]). Connections `db` already holds
+    /// are left to its owner.
     pub fn new(db: PgPool, settings: Settings, blocks: BlockSource) -> Self {
         let size = db.options().get_max_connections() as usize;
+        let options = SessionTimeouts::for_requests(settings.request_timeout)
+            .apply((*db.connect_options()).clone());
+        let db = db.options().clone().connect_lazy_with(options);
         Self {
             submit_db: submit_lane(&db, size),
             db,
@@ -46,7 +58,14 @@ impl AppState {
             blocks,
             metrics: Arc::new(Metrics::new()),
             x_auth_memo: Arc::new(XAuthMemo::new(X_AUTH_MEMO_CAPACITY)),
+            metagraph: None,
         }
+    }
+
+    /// This state deciding roles by `metagraph` (REGISTRATION=metagraph).
+    pub fn with_metagraph(mut self, metagraph: Metagraph) -> Self {
+        self.metagraph = Some(metagraph);
+        self
     }
 
     /// This state with a submit lane of at most `size` connections.

@@ -12,10 +12,11 @@ use std::time::Duration;
 use analyzer::sentiment::{DEFAULT_LLM_BASE, DEFAULT_MODEL, Lexicon, LlmClassifier, LlmConfig};
 use analyzer::{Analyzer, Registry, SentimentEngine};
 use anyhow::Context;
-use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, ValueEnum};
+use clap::builder::{BoolishValueParser, PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{ArgAction, Args, Parser, ValueEnum};
 use protocol::Hotkey;
 use protocol::auth::{self, AuthForm};
+use subtensor::Endpoint;
 
 use crate::log::LogFormat;
 use crate::secret::Secret;
@@ -30,6 +31,122 @@ pub struct CommonArgs {
     /// `--log-format`.
     #[command(flatten)]
     pub log: LogArgs,
+    /// `--logging.debug`, `--logging.trace`.
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+}
+
+/// The Bittensor SDK's logging flags (`--logging.debug`, `--logging.trace`, and the
+/// `BT_LOGGING_DEBUG` / `BT_LOGGING_TRACE` variables `bittensor.core.settings` reads), so a
+/// command line written for a Python neuron keeps its meaning. Either one replaces the log
+/// filter, `RUST_LOG` included: flags win over the environment.
+#[derive(Debug, Clone, Args)]
+pub struct LoggingArgs {
+    /// Log at debug level (Pulse's crates and the rest; HTTP and TLS internals stay at info).
+    /// Overrides RUST_LOG.
+    #[arg(id = "logging_debug", long = "logging.debug", env = "BT_LOGGING_DEBUG", global = true,
+          action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub debug: bool,
+    /// Log at trace level (as --logging.debug, one level lower). Overrides RUST_LOG and
+    /// --logging.debug.
+    #[arg(id = "logging_trace", long = "logging.trace", env = "BT_LOGGING_TRACE", global = true,
+          action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub trace: bool,
+}
+
+/// Libraries whose debug output is about their own internals (frames, handshakes, pools),
+/// kept at info under `--logging.debug` and `--logging.trace` so Pulse's own lines stay readable.
+const NOISY_LIBRARIES: &str = "hyper=info,hyper_util=info,h2=info,rustls=info,tungstenite=info,tokio_tungstenite=info,reqwest=info,sqlx=info";
+
+impl LoggingArgs {
+    /// The log filter these flags ask for, or `None` to keep `RUST_LOG` (or the binary's
+    /// default).
+    pub fn filter(&self) -> Option<String> {
+        let level = if self.trace {
+            "trace"
+        } else if self.debug {
+            "debug"
+        } else {
+            return None;
+        };
+        Some(format!("{level},{NOISY_LIBRARIES}"))
+    }
+}
+
+/// The subtensor flags of Bittensor neurons: `--netuid`, `--subtensor.network`,
+/// `--subtensor.chain_endpoint`, with the variables the SDK reads (`BT_SUBTENSOR_NETWORK`,
+/// `BT_SUBTENSOR_CHAIN_ENDPOINT`) and `NETUID`, the server's name for the subnet.
+///
+/// Unlike the SDK, no network is assumed: without `--subtensor.network` and
+/// `--subtensor.chain_endpoint` the binary talks to no chain at all (a devnet, a local
+/// server that counts blocks itself), as before these flags existed.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SubtensorArgs {
+    /// The subnet's netuid on the chain (required with a subtensor).
+    #[arg(long = "netuid", env = "NETUID", value_name = "NETUID")]
+    pub netuid: Option<u16>,
+    /// The chain by name as btcli takes it (finney, test, archive, local, latent-lite) or a
+    /// ws://, wss://, http:// or https:// URL. Unset, with no --subtensor.chain_endpoint: no
+    /// subtensor.
+    #[arg(
+        long = "subtensor.network",
+        env = "BT_SUBTENSOR_NETWORK",
+        value_name = "NETWORK"
+    )]
+    pub network: Option<String>,
+    /// The node's URL; wins over --subtensor.network, as in the SDK.
+    #[arg(
+        long = "subtensor.chain_endpoint",
+        env = "BT_SUBTENSOR_CHAIN_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub chain_endpoint: Option<String>,
+}
+
+/// A subnet on a chain: the node to ask and the netuid to ask about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetTarget {
+    /// The node.
+    pub endpoint: Endpoint,
+    /// The subnet.
+    pub netuid: u16,
+}
+
+impl SubtensorArgs {
+    /// The endpoint these flags name, if any: `--subtensor.chain_endpoint` when given (a URL,
+    /// or a network name, as the SDK also accepts there), else `--subtensor.network`.
+    pub fn endpoint(&self) -> anyhow::Result<Option<Endpoint>> {
+        let given = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(url) = given(&self.chain_endpoint) {
+            return Endpoint::parse(&url)
+                .map(Some)
+                .context("--subtensor.chain_endpoint (BT_SUBTENSOR_CHAIN_ENDPOINT)");
+        }
+        if let Some(network) = given(&self.network) {
+            return Endpoint::parse(&network)
+                .map(Some)
+                .context("--subtensor.network (BT_SUBTENSOR_NETWORK)");
+        }
+        Ok(None)
+    }
+
+    /// The subnet to check against, or `None` when no subtensor is configured. A subtensor
+    /// without a netuid is an error: there is no default subnet.
+    pub fn target(&self) -> anyhow::Result<Option<SubnetTarget>> {
+        let Some(endpoint) = self.endpoint()? else {
+            return Ok(None);
+        };
+        let netuid = self.netuid.with_context(|| {
+            format!("a subtensor is configured ({endpoint}) but no subnet: set --netuid (NETUID)")
+        })?;
+        Ok(Some(SubnetTarget { endpoint, netuid }))
+    }
 }
 
 /// Format of a binary's own lines on stdout (summaries, verdicts, reports).
@@ -142,6 +259,10 @@ pub struct SigningArgs {
     /// server's AUTH_MESSAGE_PREFIX.
     #[arg(long, env = "AUTH_MESSAGE_PREFIX", default_value = auth::DEFAULT_MESSAGE_PREFIX)]
     pub auth_message_prefix: String,
+    /// `Epistula-Signed-For` of every Epistula request: the server's identity, when the
+    /// server sets PULSE_SERVER_IDENTITY (it then refuses requests signed for anyone else).
+    #[arg(long, env = "PULSE_EPISTULA_SIGNED_FOR")]
+    pub epistula_signed_for: Option<String>,
 }
 
 /// Which sentiment engine classifies posts. Validators compare sentiment within 0.05, so
@@ -328,6 +449,8 @@ mod tests {
         analyzer: AnalyzerArgs,
         #[command(flatten)]
         x: XApiArgs,
+        #[command(flatten)]
+        subtensor: SubtensorArgs,
         #[arg(long, value_enum, default_value_t = SentimentKind::Lexicon)]
         sentiment: SentimentKind,
         #[arg(long, default_value_t = 0.2, value_parser = share)]
@@ -424,5 +547,81 @@ mod tests {
                 &["--block-time", "0"],
             ],
         );
+    }
+
+    #[test]
+    fn subtensor_network_names_resolve_as_btcli_resolves_them() {
+        let none: SubtensorArgs = parse_args(&[]);
+        assert_eq!(none.endpoint().unwrap(), None);
+        assert_eq!(none.target().unwrap(), None);
+
+        let finney: SubtensorArgs =
+            parse_args(&["--subtensor.network", "finney", "--netuid", "45"]);
+        let target = finney.target().unwrap().unwrap();
+        assert_eq!(target.netuid, 45);
+        assert_eq!(target.endpoint.network, "finney");
+        assert_eq!(
+            target.endpoint.url.as_str(),
+            "wss://entrypoint-finney.opentensor.ai/"
+        );
+        let test: SubtensorArgs = parse_args(&["--subtensor.network", "test"]);
+        assert_eq!(
+            test.endpoint().unwrap().unwrap().url.host_str(),
+            Some("test.finney.opentensor.ai")
+        );
+        let local: SubtensorArgs = parse_args(&["--subtensor.network", "local"]);
+        assert_eq!(
+            local.endpoint().unwrap().unwrap().url.as_str(),
+            "ws://127.0.0.1:9944/"
+        );
+    }
+
+    #[test]
+    fn the_chain_endpoint_wins_over_the_network_and_bad_values_say_which_flag() {
+        let both: SubtensorArgs = parse_args(&[
+            "--subtensor.network",
+            "finney",
+            "--subtensor.chain_endpoint",
+            "ws://127.0.0.1:9946",
+            "--netuid",
+            "2",
+        ]);
+        let endpoint = both.endpoint().unwrap().unwrap();
+        assert_eq!(endpoint.url.as_str(), "ws://127.0.0.1:9946/");
+        assert_eq!(endpoint.network, "local");
+
+        let no_netuid: SubtensorArgs = parse_args(&["--subtensor.network", "test"]);
+        let error = format!("{:#}", no_netuid.target().unwrap_err());
+        assert!(error.contains("set --netuid (NETUID)"), "{error}");
+
+        let typo: SubtensorArgs = parse_args(&["--subtensor.network", "fenney"]);
+        let error = format!("{:#}", typo.endpoint().unwrap_err());
+        assert!(
+            error.starts_with(
+                "--subtensor.network (BT_SUBTENSOR_NETWORK): unknown subtensor network \"fenney\""
+            ),
+            "{error}"
+        );
+        let scheme: SubtensorArgs = parse_args(&["--subtensor.chain_endpoint", "ftp://node:9944"]);
+        let error = format!("{:#}", scheme.endpoint().unwrap_err());
+        assert!(error.contains("--subtensor.chain_endpoint"), "{error}");
+        assert!(
+            error.contains("use ws://, wss://, http:// or https://"),
+            "{error}"
+        );
+        assert_refused::<Sample>(&["sample"], &[&["--netuid", "65536"], &["--netuid", "-1"]]);
+    }
+
+    #[test]
+    fn logging_flags_replace_the_filter_trace_over_debug() {
+        let quiet: LoggingArgs = parse_args(&[]);
+        assert_eq!(quiet.filter(), None);
+        let debug: LoggingArgs = parse_args(&["--logging.debug"]);
+        assert!(debug.filter().unwrap().starts_with("debug,"));
+        let both: LoggingArgs = parse_args(&["--logging.debug", "--logging.trace"]);
+        let filter = both.filter().unwrap();
+        assert!(filter.starts_with("trace,"), "{filter}");
+        // The directives must parse as a filter.
+        tracing_subscriber::EnvFilter::try_new(&filter).unwrap();
     }
 }

@@ -26,8 +26,18 @@ pub fn filter(default: &str) -> EnvFilter {
 
 /// Installs the process's subscriber: `format` on stderr, filtered by [`filter`].
 pub fn init(format: LogFormat, default_filter: &str) {
+    install(format, filter(default_filter));
+}
+
+/// Installs the process's subscriber with `directives` as the filter, whatever `RUST_LOG`
+/// says (`--logging.debug` and `--logging.trace`).
+pub fn init_with_filter(format: LogFormat, directives: &str) {
+    install(format, EnvFilter::new(directives));
+}
+
+fn install(format: LogFormat, filter: EnvFilter) {
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(default_filter))
+        .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {

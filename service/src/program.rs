@@ -5,7 +5,8 @@
 //!    then reads like any others. A file that cannot be read exits with 2, as a usage error.
 //! 2. clap parses the command line (its own errors and `--help` exit as clap decides).
 //! 3. Logging starts, for binaries that declare `--log-format` (`cli::LogArgs`); the others'
-//!    stderr is their own.
+//!    stderr is their own. `--logging.debug` / `--logging.trace` (`cli::LoggingArgs`), where
+//!    declared, replace the `RUST_LOG` filter.
 //! 4. The tokio runtime starts and runs [`Program::run`].
 //! 5. An error is printed as one line, `<binary>: <error and its causes>`, on stderr
 //!    whatever the log format, and the process exits with [`Program::FAILURE`].
@@ -68,11 +69,18 @@ fn run_with<P: Program>(args: Vec<OsString>) -> ExitCode {
         .ok()
         .flatten()
         .copied();
+    let logging = crate::cli::LoggingArgs {
+        debug: flag_of(&matches, "logging_debug"),
+        trace: flag_of(&matches, "logging_trace"),
+    };
     let cli = P::from_arg_matches_mut(&mut matches)
         .map_err(|error| error.format(&mut P::command()))
         .unwrap_or_else(|error| error.exit());
     if let Some(format) = log_format {
-        log::init(format, P::LOG_FILTER);
+        match logging.filter() {
+            Some(filter) => log::init_with_filter(format, &filter),
+            None => log::init(format, P::LOG_FILTER),
+        }
     }
     let runtime = match P::RUNTIME {
         Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread(),
@@ -95,6 +103,20 @@ fn run_with<P: Program>(args: Vec<OsString>) -> ExitCode {
             ExitCode::from(P::FAILURE)
         }
     }
+}
+
+/// A `SetTrue` flag's value, given before or after the subcommand; false when the binary
+/// does not declare it.
+fn flag_of(matches: &clap::ArgMatches, id: &str) -> bool {
+    let here = matches
+        .try_get_one::<bool>(id)
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(false);
+    here || matches
+        .subcommand()
+        .is_some_and(|(_, sub)| flag_of(sub, id))
 }
 
 #[cfg(test)]

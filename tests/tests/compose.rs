@@ -107,6 +107,7 @@ fn the_compose_file_is_valid_and_runs_the_documented_services() {
     assert_eq!(
         names,
         [
+            "chain",
             "miner-1",
             "miner-2",
             "postgres",
@@ -176,6 +177,7 @@ fn every_setting_compose_passes_is_one_the_binary_documents() {
         ("pulse-miner", help(&["pulse-miner", "run"])),
         ("pulse-validator", help(&["pulse-validator", "run"])),
         ("pulse-xapi", help(&["pulse-xapi"])),
+        ("pulse-chain", help(&["pulse-chain"])),
     ]
     .into_iter()
     .collect();
@@ -209,6 +211,10 @@ fn every_setting_compose_passes_is_one_the_binary_documents() {
         "http://server:8001"
     );
     assert!(services["server"].environment["DATABASE_URL"].contains("@postgres:5432/pulse"));
+    assert_eq!(
+        services["server"].environment["SUBTENSOR_URL"],
+        "ws://chain:9944"
+    );
 }
 
 #[test]
@@ -425,5 +431,5 @@ fn the_image_probes_the_server_and_compose_probes_only_the_server() {
             _ => {}
         }
     }
-    assert_eq!(others, 4, "x-api, two miners and the validator");
+    assert_eq!(others, 5, "chain, x-api, two miners and the validator");
 }

@@ -235,7 +235,40 @@ async fn three_windows_match_the_database_and_sigterm_leaves_no_process_behind()
         })
         .collect();
     let names: Vec<&str> = pids.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["server", "xapi", "validator", "miner-1", "miner-2"]);
+    assert_eq!(
+        names,
+        ["chain", "server", "xapi", "validator", "miner-1", "miner-2"]
+    );
+    // Roles come from the chain double: the validator with a permit and stake, the miners
+    // with UIDs, and the server decides by that metagraph.
+    assert_eq!(ready["netuid"], 1, "{ready}");
+    let registered: Vec<(&str, bool)> = ready["registered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap(),
+                r["validator_permit"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        registered,
+        [("validator", true), ("miner-1", false), ("miner-2", false)]
+    );
+    let api = ready["api"].as_str().unwrap();
+    let metagraph: serde_json::Value = reqwest::get(format!("{api}/v2/metagraph"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        metagraph["neurons"].as_array().unwrap().len(),
+        3,
+        "{metagraph}"
+    );
     let cluster_dir = PathBuf::from(ready["cluster_dir"].as_str().unwrap());
     let postmaster: u32 = std::fs::read_to_string(cluster_dir.join("postmaster.pid"))
         .expect("the embedded cluster runs")

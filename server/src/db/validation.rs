@@ -163,6 +163,12 @@ fn accepted(input: &VerdictInput, status: ItemStatus) -> ItemResult {
 /// Records a batch of `validator`'s verdicts at window `at`, in one transaction; one result
 /// per verdict, in order. Re-sending a verdict already recorded changes nothing. A failure
 /// decided `grace_blocks` or more after its post's window ended counts in the window `at`.
+///
+/// Each verdict is recorded under a savepoint of its own: one the database refuses for
+/// its data (SQLSTATE classes 22, data exception, 23, integrity constraint, and 54, program
+/// limit exceeded) is rejected as `unstorable` and the others are recorded, so no verdict
+/// can hold back the rest of its batch. Any other error (the connection, a timeout) fails
+/// the batch, which the validator sends again.
 pub async fn record(
     pool: &PgPool,
     validator: &str,
@@ -177,10 +183,33 @@ pub async fn record(
         .await?;
     let mut results = Vec::with_capacity(inputs.len());
     for input in inputs {
-        results.push(record_one(&mut tx, validator, input, at, grace_blocks).await?);
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        match record_one(&mut savepoint, validator, input, at, grace_blocks).await {
+            Ok(result) => {
+                savepoint.commit().await?;
+                results.push(result);
+            }
+            Err(sqlx::Error::Database(error)) if is_data_error(error.code().as_deref()) => {
+                savepoint.rollback().await?;
+                tracing::warn!(validation.id = %input.validation_id_raw, %error,
+                    "a verdict the database cannot store was rejected");
+                results.push(rejected(
+                    input,
+                    "unstorable",
+                    format!("the database cannot store this verdict: {error}"),
+                ));
+            }
+            Err(error) => return Err(error),
+        }
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// Whether SQLSTATE `code` says the data of a statement was refused, rather than that the
+/// database or the connection is in trouble.
+fn is_data_error(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("22") || c.starts_with("23") || c.starts_with("54"))
 }
 
 async fn record_one(

@@ -26,13 +26,14 @@ pub async fn health() -> Json<HealthResponse> {
     })
 }
 
-/// The server can do its work: the database answers and the block is known.
+/// The server can do its work: the database answers, the block is known and, with
+/// REGISTRATION=metagraph, the metagraph is younger than METAGRAPH_MAX_AGE_SECS.
 #[utoipa::path(
     get,
     path = "/ready",
     tag = "operations",
     responses(
-        (status = 200, description = "Database reachable and block known", body = HealthResponse),
+        (status = 200, description = "Database reachable, block known, metagraph (if used) fresh", body = HealthResponse),
         (status = 503, description = "Not ready, with the reason", body = HealthResponse)
     )
 )]
@@ -53,6 +54,11 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<HealthRes
     }
     if let Err(error) = state.blocks.current_block() {
         return unavailable(error.to_string());
+    }
+    if let Some(metagraph) = &state.metagraph
+        && let Err(reason) = metagraph.fresh()
+    {
+        return unavailable(reason);
     }
     (
         StatusCode::OK,

@@ -10,7 +10,8 @@ use crate::AppState;
 ///
 /// Requests by route and status, latency histograms, submissions by outcome, selections,
 /// leases and lease expiries, verdicts by outcome and code, authentication failures by
-/// reason, and at scrape time: validation queue depth, database pool use, current block.
+/// reason, and at scrape time: validation queue depth, database pool use, current block,
+/// and with REGISTRATION=metagraph the metagraph's sync age, neurons, block and failures.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -42,6 +43,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         .set(i64::from(state.db.options().get_max_connections()) + lane.max_size as i64);
     if let Ok(block) = state.blocks.current_block() {
         m.current_block.set(block as i64);
+    }
+    if let Some(metagraph) = &state.metagraph {
+        metagraph.observe(m);
     }
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],

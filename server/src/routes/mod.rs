@@ -9,6 +9,7 @@
 //! - [`miners`]: `GET /v2/miners/{hotkey}`.
 //! - [`validation`]: `GET /v2/validation` and `POST /v2/validation_result`.
 //! - [`scores`]: `GET /v2/scores`.
+//! - [`metagraph`]: `GET /v2/metagraph`.
 //! - [`health`]: `GET /health` and `GET /ready`.
 //! - [`metrics`]: `GET /metrics`.
 //! - [`extract`]: what the handlers share: the signed body of every route that takes one,
@@ -16,6 +17,7 @@
 
 pub mod extract;
 pub mod health;
+pub mod metagraph;
 pub mod metrics;
 pub mod miners;
 pub mod scores;
@@ -93,6 +95,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(validation::next_tasks))
         .routes(routes!(validation::record_results))
         .routes(routes!(scores::window_scores))
+        .routes(routes!(metagraph::metagraph))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))

@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth;
+use crate::config::RouteClass;
 use crate::db::scores;
 use crate::error::ApiError;
 
@@ -54,6 +55,7 @@ pub async fn window_scores(
     query: Result<Query<ScoresQuery>, QueryRejection>,
 ) -> Result<Json<ScoresResponse>, ApiError> {
     let signer = auth::require_signature(&state, &headers, b"").await?;
+    auth::require_form(&state, &signer, RouteClass::Validators)?;
     auth::require_validator(&state, &signer.hotkey).await?;
     let invalid = |message: String| ApiError::invalid_field("window", message);
     let Query(query) = query.map_err(|e| invalid(e.body_text()))?;

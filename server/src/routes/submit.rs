@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::extract::{CurrentWindow, SignedBody};
 use crate::AppState;
 use crate::auth;
-use crate::config::{Registration, Settings};
+use crate::config::{Registration, RouteClass, Settings};
 use crate::db::submissions::{self, Admission, Placement, SubmitOutcome};
 use crate::error::{ApiError, WindowedError};
 
@@ -48,7 +48,9 @@ use crate::error::{ApiError, WindowedError};
         (status = 401, description = "Missing, malformed, stale, future-dated, replayed or wrongly signed \
             authentication", body = ErrorBody),
         (status = 403, description = "Validly signed, but the signer is not `miner_hotkey`, is not \
-            registered as a miner (closed registration) or is registered in another role", body = ErrorBody),
+            registered as a miner (closed registration), holds no UID on the subnet (REGISTRATION=metagraph; \
+            the body names the netuid, the block and the btcli command) or is registered in another role",
+            body = ErrorBody),
         (status = 409, description = "This hotkey already submitted this `post_id` with different data; \
             permanent", body = ConflictBody),
         (status = 413, description = "Body larger than the configured limit", body = ErrorBody),
@@ -63,8 +65,8 @@ use crate::error::{ApiError, WindowedError};
                 ("X-RateLimit-Reset-Seconds" = f64, description = "Estimated seconds until the next window")
             )),
         (status = 500, description = "Server fault (details are logged, not returned)", body = ErrorBody),
-        (status = 503, description = "Database or block source unavailable; retry after `Retry-After` \
-            seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait")))
+        (status = 503, description = "Database, block source or metagraph (older than \
+            METAGRAPH_MAX_AGE_SECS) unavailable; retry after `Retry-After` seconds", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait")))
     )
 )]
 pub async fn submit(
@@ -104,6 +106,7 @@ async fn accept(
     // The signature is checked by the extractor; its uuid, the signer's role, the post and
     // the quota are settled by the database in one statement below.
     let SignedBody { signer, body } = signed?;
+    auth::require_form(state, &signer, RouteClass::Miners)?;
     let settings = &state.settings;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -130,10 +133,30 @@ async fn accept(
         quota: settings.max_submissions,
         verdicts: settings.validation_verdicts,
     };
+    // With the metagraph, a UID opens the door as open registration does (a hotkey listed
+    // only as a validator stays out); without one, only a `hotkeys add` miner gets in, as
+    // under closed registration. The snapshot is in memory: no wait on the node.
+    let snapshot = match (&settings.registration, &state.metagraph) {
+        (Registration::Metagraph, Some(metagraph)) => Some(metagraph.fresh_or_503()?),
+        (Registration::Metagraph, None) => {
+            return Err(ApiError::Unavailable(
+                "REGISTRATION=metagraph but this server reads no metagraph".into(),
+            ));
+        }
+        _ => None,
+    };
+    let has_uid = snapshot
+        .as_ref()
+        .is_some_and(|s| s.neuron(&signer.hotkey).is_some());
+    let closed_registration = match settings.registration {
+        Registration::Open => false,
+        Registration::Closed => true,
+        Registration::Metagraph => !has_uid,
+    };
     let admission = Admission {
         nonce: signer.epistula_uuid.map(|uuid| (uuid, signer.signed_at_ms)),
         signed_by: &signer.hotkey,
-        closed_registration: settings.registration == Registration::Closed,
+        closed_registration,
     };
     let outcome = submissions::submit(&state.submit_db, &new, placement, admission).await?;
     let max = settings.max_submissions;
@@ -189,7 +212,12 @@ async fn accept(
             used,
         } => Err(conflict(&new.post_id, differing_fields, used)),
         SubmitOutcome::Replay => Err(auth::replayed(state, signer.epistula_uuid)),
-        SubmitOutcome::Forbidden { roles } => Err(auth::not_a_miner(state, &signer.hotkey, &roles)),
+        SubmitOutcome::Forbidden { roles } => match &snapshot {
+            Some(snapshot) if !has_uid && roles.is_empty() => {
+                Err(auth::no_uid(state, &signer.hotkey, snapshot))
+            }
+            _ => Err(auth::not_a_miner(state, &signer.hotkey, &roles)),
+        },
         SubmitOutcome::RateLimited { used } => {
             Err(rate_limited(window, used, max, settings.block_time_secs))
         }

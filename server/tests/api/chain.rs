@@ -1,67 +1,41 @@
-//! The subtensor block source against a local double of a node's JSON-RPC.
+//! The subtensor block source, through the `subtensor` client, against `pulse-chain` (the
+//! node double whose answers are pinned by recorded finney bytes).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
-use axum::routing::post;
-use serde_json::{Value, json};
 use server::chain::{BlockSource, BlockSourceError};
 use testkit::{ServerProcess, TestDb};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-/// A subtensor node as far as `chain_getHeader` goes: answers over HTTP POST with the
-/// Substrate JSON-RPC shape (block number as a hex string).
-struct NodeDouble {
-    url: String,
-    head: Arc<AtomicU64>,
+/// `pulse-chain` in this process, making blocks only when told.
+struct Node {
+    chain: chain::Chain,
+    http: String,
+    ws: String,
     stop: Option<oneshot::Sender<()>>,
 }
 
-async fn rpc(State(head): State<Arc<AtomicU64>>, Json(request): Json<Value>) -> Json<Value> {
-    let id = request["id"].clone();
-    if request["method"] == "chain_getHeader" {
-        let number = format!("0x{:x}", head.load(Ordering::SeqCst));
-        Json(json!({"jsonrpc": "2.0", "id": id, "result": {
-            "parentHash": format!("0x{}", "11".repeat(32)), "number": number,
-            "stateRoot": format!("0x{}", "22".repeat(32)), "extrinsicsRoot": format!("0x{}", "33".repeat(32)),
-            "digest": {"logs": []}
-        }}))
-    } else {
-        Json(
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "Method not found"}}),
-        )
-    }
-}
-
-impl NodeDouble {
-    async fn start(block: u64) -> Self {
-        let head = Arc::new(AtomicU64::new(block));
-        let app = axum::Router::new()
-            .route("/", post(rpc))
-            .with_state(Arc::clone(&head));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+impl Node {
+    async fn start(blocks: u32) -> Self {
+        let chain = chain::Chain::new(chain::Config::manual()).unwrap();
+        chain.produce_blocks(blocks);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    stopped.await.ok();
-                })
-                .await
-                .unwrap();
-        });
+        tokio::spawn(chain::serve(listener, chain.clone(), async {
+            stopped.await.ok();
+        }));
         Self {
-            url,
-            head,
+            chain,
+            http: format!("http://{address}"),
+            ws: format!("ws://{address}"),
             stop: Some(stop),
         }
     }
 
-    fn set(&self, block: u64) {
-        self.head.store(block, Ordering::SeqCst);
+    fn best(&self) -> u64 {
+        u64::from(self.chain.best_header().number)
     }
 
     fn stop(&mut self) {
@@ -83,27 +57,33 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 
 #[tokio::test]
 async fn the_subtensor_source_reads_the_chain_head_and_follows_it() {
-    let node = NodeDouble::start(4_500_000).await;
-    let source =
-        BlockSource::subtensor(&node.url, Duration::from_millis(50), Duration::from_secs(5))
+    let node = Node::start(40).await;
+    for url in [&node.http, &node.ws] {
+        let source = BlockSource::subtensor(url, Duration::from_millis(50), Duration::from_secs(5))
             .await
             .unwrap();
-    assert_eq!(source.current_block(), Ok(4_500_000));
-    node.set(4_500_007);
-    eventually("the new head is read", || {
-        source.current_block() == Ok(4_500_007)
-    })
-    .await;
+        assert_eq!(source.current_block(), Ok(node.best()));
+        node.chain.produce_blocks(7);
+        let best = node.best();
+        eventually("the new head is read", || {
+            source.current_block() == Ok(best)
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
 async fn a_node_that_stops_answering_makes_the_source_stale() {
-    let mut node = NodeDouble::start(10).await;
-    let source =
-        BlockSource::subtensor(&node.url, Duration::from_millis(50), Duration::from_secs(5))
-            .await
-            .unwrap();
-    assert_eq!(source.current_block(), Ok(10));
+    let mut node = Node::start(10).await;
+    // Over HTTP, so the stop closes every connection.
+    let source = BlockSource::subtensor(
+        &node.http,
+        Duration::from_millis(50),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(source.current_block(), Ok(node.best()));
     node.stop();
     eventually("the head is stale", || {
         matches!(source.current_block(), Err(BlockSourceError::Stale(_)))
@@ -118,36 +98,51 @@ async fn a_node_down_at_start_leaves_the_block_unknown() {
         .local_addr()
         .unwrap()
         .port();
-    let url = format!("http://127.0.0.1:{unused}");
-    let source =
-        BlockSource::subtensor(&url, Duration::from_millis(50), Duration::from_millis(300))
-            .await
-            .unwrap();
-    assert_eq!(source.current_block(), Err(BlockSourceError::NotYetKnown));
+    for url in [
+        format!("http://127.0.0.1:{unused}"),
+        format!("ws://127.0.0.1:{unused}"),
+    ] {
+        let source =
+            BlockSource::subtensor(&url, Duration::from_millis(50), Duration::from_millis(300))
+                .await
+                .unwrap();
+        assert_eq!(source.current_block(), Err(BlockSourceError::NotYetKnown));
+    }
+    assert!(
+        BlockSource::subtensor(
+            "fenney",
+            Duration::from_millis(50),
+            Duration::from_millis(300)
+        )
+        .await
+        .is_err()
+    );
 }
 
 #[tokio::test]
 async fn a_server_process_serves_the_node_head_given_a_websocket_url() {
-    let node = NodeDouble::start(0x44_aa_20).await;
+    let node = Node::start(0).await;
+    // Block 4,500,000 would take a while to make: the window arithmetic is the same at 250.
+    node.chain.produce_blocks(250);
     let db = TestDb::new().await;
-    let ws_url = node.url.replace("http://", "ws://");
     let server = ServerProcess::spawn(
         std::path::Path::new(env!("CARGO_BIN_EXE_pulse-server")),
         &[
             ("DATABASE_URL", db.url.as_str()),
             ("BLOCK_SOURCE", "subtensor"),
-            ("SUBTENSOR_URL", ws_url.as_str()),
+            ("SUBTENSOR_URL", node.ws.as_str()),
         ],
     )
     .await
     .unwrap();
-    let body: Value = reqwest::get(server.url("/v2/status"))
+    let best = node.best();
+    let body: serde_json::Value = reqwest::get(server.url("/v2/status"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(body["current_block"], 4_500_000);
-    assert_eq!(body["current_window"], 45_000);
+    assert_eq!(body["current_block"], best);
+    assert_eq!(body["current_window"], best / 100);
     assert!(server.terminate().await.unwrap());
 }

@@ -23,6 +23,7 @@ fn every_route_and_error_status_is_documented() {
             "/health",
             "/metrics",
             "/ready",
+            "/v2/metagraph",
             "/v2/miners/{hotkey}",
             "/v2/scores",
             "/v2/status",
