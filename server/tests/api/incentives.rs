@@ -192,7 +192,7 @@ async fn a_post_submitted_by_several_hotkeys_earns_its_score_once() {
     // Eight copiers race each other with the same post after the first submitter.
     let copiers: Vec<Signer> = (0..8).map(|_| miner()).collect();
     let mut racing = JoinSet::new();
-    for copier in copiers.iter().cloned() {
+    for copier in copiers.clone() {
         let app = app.clone();
         racing.spawn(async move {
             json(
