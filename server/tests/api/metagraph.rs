@@ -477,7 +477,7 @@ async fn a_deregistered_miner_is_refused_by_three_server_processes_after_the_nex
             },
         )
         .await;
-        let (status, body) = submit(&client, &server.url(""), &miner).await;
+        let (status, body) = submit(client, &server.url(""), &miner).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
@@ -517,7 +517,7 @@ async fn a_deregistered_miner_is_refused_by_three_server_processes_after_the_nex
             .unwrap_or_else(|| panic!("no block in {detail}"));
         assert!(block >= after, "{detail}");
         // The others keep their UIDs.
-        let (status, body) = submit(&client, &base, &other).await;
+        let (status, body) = submit(client, &base, &other).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     // One record per subnet, written by whichever process held the lock.
