@@ -318,8 +318,14 @@ async fn validators_need_a_permit_and_the_minimum_stake() {
         "{detail}"
     );
 
-    // Scores and verdicts are behind the same check.
+    // Scores, verdicts and other miners' reports are behind the same check.
     let (status, _) = json(poor.get(&client, &server.url("/v2/scores")).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let report = server.url(&format!("/v2/miners/{}", permitless.ss58()));
+    let (status, body) = json(good.get(&client, &report).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report = server.url(&format!("/v2/miners/{}", good.ss58()));
+    let (status, _) = json(poor.get(&client, &report).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // A validator listed with `hotkeys add` needs neither.
     server::db::hotkeys::add(&server.state.db, poor.ss58(), Role::Validator)
