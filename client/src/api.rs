@@ -155,6 +155,7 @@ pub struct ApiClient {
     hotkey: Hotkey,
     form: AuthForm,
     message_prefix: String,
+    signed_for: Option<String>,
 }
 
 impl ApiClient {
@@ -176,12 +177,20 @@ impl ApiClient {
             hotkey,
             form,
             message_prefix: auth::DEFAULT_MESSAGE_PREFIX.to_string(),
+            signed_for: None,
         })
     }
 
     /// Signs X-Auth messages with `prefix` instead of the reference's.
     pub fn with_message_prefix(mut self, prefix: &str) -> Self {
         self.message_prefix = prefix.to_string();
+        self
+    }
+
+    /// Names `signed_for` (the server's identity) in `Epistula-Signed-For` of every
+    /// Epistula request; `None` (the default) sends none.
+    pub fn with_signed_for(mut self, signed_for: Option<String>) -> Self {
+        self.signed_for = signed_for.filter(|s| !s.trim().is_empty());
         self
     }
 
@@ -250,9 +259,12 @@ impl ApiClient {
         let url = format!("{}{path}", self.base);
         let bytes = body.unwrap_or_default();
         let headers = match self.form {
-            AuthForm::Epistula => {
-                auth::sign_epistula(&self.hotkey, &bytes, None, SystemTime::now())
-            }
+            AuthForm::Epistula => auth::sign_epistula(
+                &self.hotkey,
+                &bytes,
+                self.signed_for.as_deref(),
+                SystemTime::now(),
+            ),
             AuthForm::XAuth => {
                 auth::sign_x_auth(&self.hotkey, &self.message_prefix, SystemTime::now())
             }

@@ -48,7 +48,8 @@ pub fn build_miner(args: &MinerArgs) -> anyhow::Result<Miner> {
             args.api.signing.auth,
             timeout,
         )?
-        .with_message_prefix(&args.api.signing.auth_message_prefix))
+        .with_message_prefix(&args.api.signing.auth_message_prefix)
+        .with_signed_for(args.api.signing.epistula_signed_for.clone()))
     };
     let query = build_query(&args.x.terms(), args.x.x_max_query_len)?;
     let bearer = args.x.api.bearer("to search X")?;

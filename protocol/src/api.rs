@@ -531,6 +531,16 @@ pub struct MinerWindowScore {
     pub failed_validations: u32,
     /// The factor the failures applied (1 when none).
     pub penalty_factor: f64,
+    /// The factor earlier failures still applied, in (0, 1] (1 when none weighs on the window).
+    #[serde(default = "one")]
+    pub credibility: f64,
+    /// Posts that another hotkey had submitted first: they scored 0.
+    #[serde(default)]
+    pub copies: u32,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// `GET /v2/miners/{hotkey}`: what a miner needs to see why it scores as it does.

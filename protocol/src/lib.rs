@@ -20,6 +20,7 @@
 //! - [`keys`]: sr25519 hotkeys, signing and verification with the `substrate` context.
 //! - [`auth`]: the X-Auth and Epistula v2 request signatures, both directions.
 //! - [`submission`]: a submitted post validated field by field, as the server accepts it.
+//! - [`verdict`]: the bounds of what a verdict carries (sizes, no NUL).
 //! - [`wallet`]: Bittensor wallet hotkey files on disk (the crate's only file I/O).
 
 #![warn(missing_docs)]
@@ -31,6 +32,7 @@ pub mod post_id;
 pub mod ss58;
 pub mod submission;
 pub mod text;
+pub mod verdict;
 pub mod wallet;
 pub mod window;
 

@@ -20,6 +20,8 @@ pub const MAX_AUTHOR_CHARS: usize = 50;
 pub const MAX_TOKENS: usize = 256;
 /// Longest accepted subnet name in `tokens`.
 pub const MAX_TOKEN_NAME_CHARS: usize = 100;
+/// Why a text with U+0000 is refused: PostgreSQL text cannot hold it, and no X post has it.
+pub const NUL_MESSAGE: &str = "must not contain U+0000 (NUL)";
 /// 2006-03-21T00:00:00Z: no X post is older.
 pub const EARLIEST_POST_DATE: i64 = 1_142_899_200;
 
@@ -194,7 +196,10 @@ impl NewSubmission {
         let content = f.string("content").and_then(|raw| {
             let normalised = normalize_content(raw);
             let chars = normalised.chars().count();
-            if chars == 0 {
+            if raw.contains('\0') {
+                f.error("content", NUL_MESSAGE);
+                None
+            } else if chars == 0 {
                 f.error(
                     "content",
                     "must not be empty (after whitespace normalisation)",
@@ -316,7 +321,14 @@ fn parse_tokens(f: &mut Fields<'_>) -> Option<BTreeMap<String, f64>> {
     let mut tokens = BTreeMap::new();
     let mut ok = true;
     for (name, relevance) in map {
-        let field = format!("tokens.{name}");
+        // The field path quotes the name with NUL spelled out, so the reply names it
+        // readably.
+        let field = format!("tokens.{}", name.replace('\0', "\\u0000"));
+        if name.contains('\0') {
+            f.error(&field, NUL_MESSAGE);
+            ok = false;
+            continue;
+        }
         if name.trim().is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
             f.error(
                 &field,
@@ -493,6 +505,16 @@ mod tests {
         let mut body = valid();
         body["retweets"] = json!(3.0);
         assert_eq!(fields(parse(&body).unwrap_err()), ["retweets"]);
+    }
+
+    #[test]
+    fn nul_in_content_or_a_token_name_is_refused_where_it_was_sent() {
+        let mut body = valid();
+        body["content"] = json!("SN45 \u{0} looks strong");
+        body["tokens"] = json!({"talisman_ai": 1.0, "ap\u{0}ex": 0.5});
+        let errors = parse(&body).unwrap_err();
+        assert_eq!(fields(errors.clone()), ["content", "tokens.ap\\u0000ex"]);
+        assert!(errors.iter().all(|e| e.message == NUL_MESSAGE));
     }
 
     #[test]

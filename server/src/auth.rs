@@ -8,12 +8,12 @@ pub mod memo;
 use std::time::SystemTime;
 
 use axum::http::HeaderMap;
-use protocol::auth::{self, ProvenSignatures, Verified};
+use protocol::auth::{self, AuthForm, ProvenSignatures, Verified};
 
 pub use memo::XAuthMemo;
 
 use crate::AppState;
-use crate::config::{Registration, Role};
+use crate::config::{AcceptedAuth, Registration, Role, RouteClass};
 use crate::db;
 use crate::error::ApiError;
 use crate::metagraph::{Metagraph, Snapshot, ValidatorRefusal, tao};
@@ -53,8 +53,58 @@ pub fn verify(
     })?;
     if let Some(verified) = &verified {
         tracing::Span::current().record("hotkey", verified.hotkey.as_str());
+        if verified.form == AuthForm::Epistula
+            && let Some(identity) = &state.settings.server_identity
+        {
+            let signed_for = headers
+                .get(auth::header::EPISTULA_SIGNED_FOR)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .unwrap_or("");
+            if signed_for != identity {
+                return Err(refuse(
+                    state,
+                    "wrong_signed_for",
+                    format!(
+                        "Epistula-Signed-For is {signed_for:?}, but this server is {identity:?}: sign requests for this server"
+                    ),
+                ));
+            }
+        }
     }
     Ok(verified)
+}
+
+/// The 401 for a request whose signature is valid but not acceptable here.
+fn refuse(state: &AppState, code: &'static str, message: String) -> ApiError {
+    let span = tracing::Span::current();
+    span.record("reason", code);
+    tracing::debug!(%message, "authentication refused");
+    state.metrics.auth_failure(code);
+    ApiError::Unauthorized(message)
+}
+
+/// Refuses a request of `class` signed in a form its setting does not accept
+/// (`PULSE_MINER_AUTH`, `PULSE_VALIDATOR_AUTH`): with `epistula`, X-Auth is refused (401).
+pub fn require_form(
+    state: &AppState,
+    verified: &Verified,
+    class: RouteClass,
+) -> Result<(), ApiError> {
+    let (accepted, setting) = match class {
+        RouteClass::Miners => (state.settings.miner_auth, "PULSE_MINER_AUTH"),
+        RouteClass::Validators => (state.settings.validator_auth, "PULSE_VALIDATOR_AUTH"),
+    };
+    if accepted == AcceptedAuth::Epistula && verified.form != AuthForm::Epistula {
+        return Err(refuse(
+            state,
+            "form_not_accepted",
+            format!(
+                "this server accepts only Epistula v2 signatures here ({setting}=epistula): X-Auth does not bind the request body"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// [`verify`], refusing unsigned requests.

@@ -114,6 +114,27 @@ pub enum Registration {
     Metagraph,
 }
 
+/// Which signature forms a class of routes accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AcceptedAuth {
+    /// Epistula v2 or the reference clients' X-Auth. X-Auth signs only a timestamp, so one
+    /// observed set of X-Auth headers lets anyone act as that hotkey until it is stale.
+    Any,
+    /// Only Epistula v2, whose signature binds the body and a single-use uuid: nothing
+    /// observed can be replayed or reused for another body. The production choice once
+    /// every client of the class signs with Epistula.
+    Epistula,
+}
+
+/// The classes of routes whose accepted signature forms are set apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    /// `/v2/submit` and `/v2/miners/{hotkey}`.
+    Miners,
+    /// `/v2/validation`, `/v2/validation_result` and `/v2/scores`.
+    Validators,
+}
+
 /// Where the current block comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BlockSourceKind {
@@ -243,6 +264,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FAILED_VALIDATION_FACTOR", default_value_t = 0.1, global = true,
           value_parser = probability)]
     pub failed_validation_factor: f64,
+    /// Blocks after a window's last block by which its scores are final even if some of its
+    /// sampled posts have no decided verdict yet (at most BLOCKS_PER_WINDOW). A window is
+    /// final earlier, as soon as every sampled post is decided.
+    #[arg(long, env = "SCORES_GRACE_BLOCKS", default_value_t = DEFAULT_SCORES_GRACE_BLOCKS, global = true)]
+    pub scores_grace_blocks: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PULSE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, global = true)]
     pub max_body_bytes: usize,
@@ -263,7 +289,24 @@ pub struct ServeArgs {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// Signature forms accepted on the miners' routes (`/v2/submit`, `/v2/miners/{hotkey}`):
+    /// `any` (Epistula v2 or the reference X-Auth) or `epistula` (body-bound signatures
+    /// only, the production choice once every miner signs with Epistula).
+    #[arg(long, env = "PULSE_MINER_AUTH", value_enum, default_value_t = AcceptedAuth::Any, global = true)]
+    pub miner_auth: AcceptedAuth,
+    /// Signature forms accepted on the validators' routes (`/v2/validation`,
+    /// `/v2/validation_result`, `/v2/scores`): `any` or `epistula`, as for miners.
+    #[arg(long, env = "PULSE_VALIDATOR_AUTH", value_enum, default_value_t = AcceptedAuth::Any, global = true)]
+    pub validator_auth: AcceptedAuth,
+    /// This server's identity (say, its SS58 hotkey). When set, an Epistula request must
+    /// name it in `Epistula-Signed-For`, so a request signed for another server is refused
+    /// here.
+    #[arg(long, env = "PULSE_SERVER_IDENTITY", global = true)]
+    pub server_identity: Option<String>,
 }
+
+/// Default `SCORES_GRACE_BLOCKS`: two default lease periods (2 x 300 s) of 12-second blocks.
+pub const DEFAULT_SCORES_GRACE_BLOCKS: u64 = 50;
 
 /// 2023-03-20T00:00:00Z.
 pub const DEFAULT_GENESIS_UNIX: i64 = 1_679_270_400;
@@ -310,6 +353,32 @@ pub struct Settings {
     pub validation_verdicts: u16,
     /// Window-score factor when posts failed validation.
     pub failed_validation_factor: f64,
+    /// Blocks after a window's end by which its scores are final whatever is undecided.
+    pub scores_grace_blocks: u64,
+    /// Signature forms the miners' routes accept.
+    pub miner_auth: AcceptedAuth,
+    /// Signature forms the validators' routes accept.
+    pub validator_auth: AcceptedAuth,
+    /// The identity Epistula requests must be signed for, if any.
+    pub server_identity: Option<String>,
+}
+
+impl Settings {
+    /// The rules window scores follow.
+    pub fn scoring_rules(&self) -> crate::scoring::ScoringRules {
+        crate::scoring::ScoringRules::new(self.failed_validation_factor)
+    }
+
+    /// Refuses settings that cannot work together.
+    pub fn check(&self) -> Result<(), String> {
+        if self.scores_grace_blocks > self.blocks_per_window {
+            return Err(format!(
+                "SCORES_GRACE_BLOCKS ({}) must be at most BLOCKS_PER_WINDOW ({}): a window must be final by the time the next one closes",
+                self.scores_grace_blocks, self.blocks_per_window
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -328,6 +397,10 @@ impl Default for Settings {
             validation_lease: Duration::from_secs(300),
             validation_verdicts: 1,
             failed_validation_factor: 0.1,
+            scores_grace_blocks: DEFAULT_SCORES_GRACE_BLOCKS,
+            miner_auth: AcceptedAuth::Any,
+            validator_auth: AcceptedAuth::Any,
+            server_identity: None,
         }
     }
 }
@@ -352,6 +425,15 @@ impl From<&ServeArgs> for Settings {
             validation_lease: Duration::from_secs(args.validation_lease_secs),
             validation_verdicts: args.validation_verdicts,
             failed_validation_factor: args.failed_validation_factor,
+            scores_grace_blocks: args.scores_grace_blocks,
+            miner_auth: args.miner_auth,
+            validator_auth: args.validator_auth,
+            server_identity: args
+                .server_identity
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
         }
     }
 }
@@ -374,6 +456,9 @@ mod tests {
         assert_eq!(settings.auth.max_future, Duration::from_secs(60));
         assert_eq!(cli.serve.block_source, BlockSourceKind::Clock);
         assert_eq!(cli.serve.registration, Registration::Open);
+        assert_eq!(settings.miner_auth, AcceptedAuth::Any);
+        assert_eq!(settings.validator_auth, AcceptedAuth::Any);
+        assert_eq!(settings.server_identity, None);
     }
 
     #[test]

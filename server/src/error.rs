@@ -71,6 +71,8 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
             // 53300: too many connections, refused when connecting.
             sqlx::Error::Database(e) if e.code().as_deref() == Some("53300") => true,
+            // A statement or lock timeout: the statement was ended and wrote nothing.
+            other if crate::db::is_timeout(other) => true,
             other => crate::db::ends_session(other),
         };
         if unavailable {

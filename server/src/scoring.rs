@@ -1,19 +1,84 @@
 //! A miner's window score, from the shared scoring library.
 //!
-//! score = reward x penalty factor, where
+//! score = reward x penalty factor x credibility, where
 //! - the reward is the mean of the server's own score of each post the miner had accepted in
 //!   the window (the formula miners use, computed from the stored fields at the time of
-//!   acceptance; quotes are not submitted, so they count as 0);
+//!   acceptance; quotes are not submitted, so they count as 0). A post another hotkey
+//!   submitted first (by accepted block, then the server's order of receipt) is a copy: it
+//!   stays in the mean with a score of 0, so copying others' finds never pays;
 //! - the penalty takes away `1 - FAILED_VALIDATION_FACTOR` (0.9 by default, so the score is
-//!   multiplied by 0.1) when any validation failure counts in the window.
+//!   multiplied by 0.1) when any validation failure counts in the window;
+//! - credibility carries a failure into the following windows: a failure counted in window
+//!   `w` multiplies the score of window `W > w` by `(W - w) / CREDIBILITY_WINDOWS` until
+//!   `W - w` reaches [`CREDIBILITY_WINDOWS`], and several failures multiply. A failure thus
+//!   costs about `0.9 + (CREDIBILITY_WINDOWS - 1) / 2` windows of the miner's score, which at
+//!   the default 20% sampling is more than any unchecked cheat earns (the simulation in this
+//!   module's tests shows it for each strategy and cheating rate).
 //!
 //! Inconclusive verdicts never count. A failure counts in the window of its post when it is
-//! decided before that window's scores are published, otherwise in the window in which it
-//! is decided: either way exactly once, and a published window never changes.
+//! decided before that window's grace ends (`SCORES_GRACE_BLOCKS` after its last block),
+//! otherwise in the window in which it is decided: either way exactly once, and a window's
+//! scores are published only when final, so they never change.
 
 use std::collections::BTreeMap;
 
-use analyzer::scoring::{Engagement, Penalty, Reward, combine, score_post};
+use analyzer::scoring::{Engagement, Penalty, Reward, clamp01, combine, score_post};
+
+/// Windows over which a failure's credibility loss fades: in the window after the failure's,
+/// the score is multiplied by `1 / CREDIBILITY_WINDOWS`, then `2 / CREDIBILITY_WINDOWS`, ...
+pub const CREDIBILITY_WINDOWS: u64 = 12;
+
+/// The rules a window score follows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoringRules {
+    /// Factor the score is multiplied by when a failure counts in the window.
+    pub failed_factor: f64,
+    /// Windows over which a failure's credibility loss fades; 0 keeps no credibility (a
+    /// failure costs only its own window, the rule before credibility existed).
+    pub credibility_windows: u64,
+    /// Whether a post already submitted by another hotkey earns its score again (the rule
+    /// before duplicates were credited once).
+    pub credit_copies: bool,
+}
+
+impl ScoringRules {
+    /// The server's rules with `failed_factor` (`FAILED_VALIDATION_FACTOR`).
+    pub fn new(failed_factor: f64) -> Self {
+        Self {
+            failed_factor,
+            credibility_windows: CREDIBILITY_WINDOWS,
+            credit_copies: false,
+        }
+    }
+
+    /// The rules before credibility and once-only credit: a failure cost its own window only
+    /// and every copy of a post earned in full. Kept to compare the two in the simulation.
+    pub fn without_credibility(failed_factor: f64) -> Self {
+        Self {
+            failed_factor,
+            credibility_windows: 0,
+            credit_copies: true,
+        }
+    }
+
+    /// The oldest window whose failures still weigh on `window`'s scores.
+    pub fn first_window_weighing_on(&self, window: u64) -> u64 {
+        window.saturating_sub(self.credibility_windows.saturating_sub(1))
+    }
+}
+
+/// A miner's credibility in `window`, given the windows its failures counted in (failures
+/// counted in `window` itself or later do not lower it: they are that window's penalty).
+pub fn credibility(window: u64, failure_windows: &[u64], credibility_windows: u64) -> f64 {
+    if credibility_windows == 0 {
+        return 1.0;
+    }
+    failure_windows
+        .iter()
+        .filter(|&&w| w < window)
+        .map(|&w| ((window - w) as f64 / credibility_windows as f64).min(1.0))
+        .product()
+}
 
 /// A stored post, as much as scoring needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +99,8 @@ pub struct PostForScore {
     pub tokens: BTreeMap<String, f64>,
     /// Acceptance time, Unix seconds: the "now" of its recency.
     pub accepted_unix: i64,
+    /// False when another hotkey submitted the same post first.
+    pub first_submission: bool,
 }
 
 /// One miner's score in one window, with its parts.
@@ -51,6 +118,18 @@ pub struct WindowScore {
     pub failed_validations: i64,
     /// Factor the failures applied (1 when none).
     pub penalty_factor: f64,
+    /// The miner's credibility in the window (1 when no recent failure weighs on it).
+    pub credibility: f64,
+    /// Posts that were copies of another hotkey's earlier submission, scored 0.
+    pub copies: i64,
+}
+
+impl WindowScore {
+    /// Whether the miner was penalised in this window: a failure counted in it, or an earlier
+    /// failure still lowers its credibility.
+    pub fn penalised(&self) -> bool {
+        self.penalty_factor < 1.0 || self.credibility < 1.0
+    }
 }
 
 fn count(n: i64) -> u64 {
@@ -75,45 +154,63 @@ pub fn post_score(post: &PostForScore) -> f64 {
     .total
 }
 
-/// Every miner's score in a window: those with posts in it, and those with only failures
+/// Every miner's score in `window`: those with posts in it, and those with only failures
 /// counted in it (who score 0).
+///
+/// `failures` maps a miner to the window each of its failures counted in, for failures
+/// counted from [`ScoringRules::first_window_weighing_on`] to `window`; those counted in
+/// `window` are its penalty there, the earlier ones lower its credibility.
 pub fn window_scores(
+    window: u64,
     posts: &[PostForScore],
-    failures: &BTreeMap<String, u32>,
-    failed_factor: f64,
+    failures: &BTreeMap<String, Vec<u64>>,
+    rules: &ScoringRules,
 ) -> Vec<WindowScore> {
-    let mut per_miner: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut per_miner: BTreeMap<&str, (Vec<f64>, i64)> = BTreeMap::new();
     for post in posts {
-        per_miner
-            .entry(&post.miner_hotkey)
-            .or_default()
-            .push(post_score(post));
+        let entry = per_miner.entry(&post.miner_hotkey).or_default();
+        if post.first_submission || rules.credit_copies {
+            entry.0.push(post_score(post));
+        } else {
+            entry.0.push(0.0);
+            entry.1 += 1;
+        }
     }
-    for miner in failures.keys() {
-        per_miner.entry(miner).or_default();
+    for (miner, windows) in failures {
+        if windows.contains(&window) {
+            per_miner.entry(miner).or_default();
+        }
     }
     per_miner
         .into_iter()
-        .map(|(miner, scores)| {
+        .map(|(miner, (scores, copies))| {
             let reward = if scores.is_empty() {
                 0.0
             } else {
                 scores.iter().sum::<f64>() / scores.len() as f64
             };
-            let failed = failures.get(miner).copied().unwrap_or(0);
+            let counted: &[u64] = failures.get(miner).map_or(&[], Vec::as_slice);
+            let failed = counted.iter().filter(|&&w| w == window).count();
+            let credibility = credibility(window, counted, rules.credibility_windows);
             let penalty = Penalty::new(
                 "failed_validation",
-                1.0 - failed_factor,
+                1.0 - rules.failed_factor,
                 if failed > 0 { 1.0 } else { 0.0 },
             );
-            let score = combine(&[Reward::new("post_quality", 1.0, reward)], &[penalty]);
+            let low_credibility = Penalty::new("credibility", 1.0, 1.0 - credibility);
+            let score = combine(
+                &[Reward::new("post_quality", 1.0, reward)],
+                &[penalty, low_credibility],
+            );
             WindowScore {
                 miner_hotkey: miner.to_string(),
                 score,
-                reward: analyzer::scoring::clamp01(reward),
+                reward: clamp01(reward),
                 posts: scores.len() as i64,
-                failed_validations: i64::from(failed),
+                failed_validations: failed as i64,
                 penalty_factor: penalty.factor(),
+                credibility: low_credibility.factor(),
+                copies,
             }
         })
         .collect()
@@ -135,7 +232,14 @@ mod tests {
             followers: 0,
             tokens: [("apex".to_string(), 1.0)].into_iter().collect(),
             accepted_unix: NOW,
+            first_submission: true,
         }
+    }
+
+    const W: u64 = 10;
+
+    fn rules() -> ScoringRules {
+        ScoringRules::new(0.1)
     }
 
     #[test]
@@ -143,8 +247,8 @@ mod tests {
         // relevance 1 -> 0.5; value = mean(likes/5000, 0, 0, 0, 0); recency = 1 - 1/24.
         let expected = |likes: f64| 0.5 + 0.4 * (likes / 5000.0) / 5.0 + 0.1 * (1.0 - 1.0 / 24.0);
         let posts = [post("a", 0), post("a", 5000), post("b", 2500)];
-        let failures = BTreeMap::from([("b".to_string(), 1)]);
-        let scores = window_scores(&posts, &failures, 0.1);
+        let failures = BTreeMap::from([("b".to_string(), vec![W])]);
+        let scores = window_scores(W, &posts, &failures, &rules());
         assert_eq!(scores.len(), 2);
         let a = &scores[0];
         assert!((a.reward - (expected(0.0) + expected(5000.0)) / 2.0).abs() < 1e-12);
@@ -160,8 +264,8 @@ mod tests {
 
     #[test]
     fn a_miner_with_only_a_failure_scores_zero() {
-        let failures = BTreeMap::from([("c".to_string(), 2)]);
-        let scores = window_scores(&[], &failures, 0.1);
+        let failures = BTreeMap::from([("c".to_string(), vec![W, W])]);
+        let scores = window_scores(W, &[], &failures, &rules());
         assert_eq!(
             (
                 scores[0].score,
@@ -178,11 +282,74 @@ mod tests {
         extreme.followers = i64::MAX;
         extreme.date = i64::MIN / 2;
         extreme.tokens.insert("x".into(), f64::MAX);
-        for s in window_scores(&[extreme, post("d", -5)], &BTreeMap::new(), 0.1) {
+        for s in window_scores(W, &[extreme, post("d", -5)], &BTreeMap::new(), &rules()) {
             assert!(
                 s.score.is_finite() && (0.0..=1.0).contains(&s.score),
                 "{s:?}"
             );
         }
     }
+
+    #[test]
+    fn a_failure_lowers_credibility_for_the_following_windows_and_failures_multiply() {
+        let r = CREDIBILITY_WINDOWS;
+        assert_eq!(
+            credibility(W, &[W], r),
+            1.0,
+            "its own window is the penalty's"
+        );
+        assert!((credibility(W + 1, &[W], r) - 1.0 / r as f64).abs() < 1e-12);
+        assert!((credibility(W + 3, &[W], r) - 3.0 / r as f64).abs() < 1e-12);
+        assert_eq!(credibility(W + r, &[W], r), 1.0);
+        let two = credibility(W + 2, &[W, W + 1], r);
+        assert!((two - (2.0 / r as f64) * (1.0 / r as f64)).abs() < 1e-12);
+        assert_eq!(
+            credibility(W + 1, &[W], 0),
+            1.0,
+            "0 windows: no credibility"
+        );
+
+        let posts = [post("a", 5000)];
+        let failures = BTreeMap::from([("a".to_string(), vec![W - 2])]);
+        let scores = window_scores(W, &posts, &failures, &rules());
+        let a = &scores[0];
+        assert_eq!((a.failed_validations, a.penalty_factor), (0, 1.0));
+        assert!((a.credibility - 2.0 / r as f64).abs() < 1e-12);
+        assert!((a.score - a.reward * a.credibility).abs() < 1e-12);
+        assert!(a.penalised());
+        let before = window_scores(
+            W,
+            &posts,
+            &failures,
+            &ScoringRules::without_credibility(0.1),
+        );
+        assert_eq!(before[0].score, before[0].reward);
+        assert!(!before[0].penalised());
+    }
+
+    #[test]
+    fn a_copy_of_another_hotkeys_post_scores_zero_in_the_mean() {
+        let mut copy = post("b", 5000);
+        copy.first_submission = false;
+        let posts = [post("a", 5000), copy.clone(), post("b", 0)];
+        let scores = window_scores(W, &posts, &BTreeMap::new(), &rules());
+        let (a, b) = (&scores[0], &scores[1]);
+        assert_eq!((b.posts, b.copies), (2, 1));
+        assert!((b.reward - post_score(&post("b", 0)) / 2.0).abs() < 1e-12);
+        assert!(a.reward > b.reward * 2.0);
+        let before = window_scores(
+            W,
+            &posts,
+            &BTreeMap::new(),
+            &ScoringRules::without_credibility(0.1),
+        );
+        assert!(
+            (before[1].reward - (post_score(&copy) + post_score(&post("b", 0))) / 2.0).abs()
+                < 1e-12
+        );
+    }
 }
+
+#[cfg(test)]
+#[path = "scoring_simulation.rs"]
+mod simulation;

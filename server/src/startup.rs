@@ -131,6 +131,7 @@ async fn serve_forever(
         }
     }
     let settings = Settings::from(args);
+    settings.check().map_err(anyhow::Error::msg)?;
     let block_time = Duration::from_secs_f64(settings.block_time_secs);
     let blocks = match args.block_source {
         BlockSourceKind::Clock => BlockSource::clock(args.genesis_unix, settings.block_time_secs),

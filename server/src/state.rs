@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use crate::auth::XAuthMemo;
 use crate::chain::BlockSource;
 use crate::config::Settings;
+use crate::db::SessionTimeouts;
 use crate::db::lane::Lane;
 use crate::error::ApiError;
 use crate::metagraph::Metagraph;
@@ -40,8 +41,16 @@ const X_AUTH_MEMO_CAPACITY: usize = 16_384;
 impl AppState {
     /// A state with fresh metrics, whose submit lane holds as many connections as `db`
     /// at most (see [`AppState::with_submit_connections`]).
+    ///
+    /// `db` names the database and sizes the pool: the state opens its own connections,
+    /// like `db`'s but with the statement and lock timeouts that keep database work
+    /// within the request timeout ([`SessionTimeouts`]). Connections `db` already holds
+    /// are left to its owner.
     pub fn new(db: PgPool, settings: Settings, blocks: BlockSource) -> Self {
         let size = db.options().get_max_connections() as usize;
+        let options = SessionTimeouts::for_requests(settings.request_timeout)
+            .apply((*db.connect_options()).clone());
+        let db = db.options().clone().connect_lazy_with(options);
         Self {
             submit_db: submit_lane(&db, size),
             db,

@@ -259,6 +259,10 @@ pub struct SigningArgs {
     /// server's AUTH_MESSAGE_PREFIX.
     #[arg(long, env = "AUTH_MESSAGE_PREFIX", default_value = auth::DEFAULT_MESSAGE_PREFIX)]
     pub auth_message_prefix: String,
+    /// `Epistula-Signed-For` of every Epistula request: the server's identity, when the
+    /// server sets PULSE_SERVER_IDENTITY (it then refuses requests signed for anyone else).
+    #[arg(long, env = "PULSE_EPISTULA_SIGNED_FOR")]
+    pub epistula_signed_for: Option<String>,
 }
 
 /// Which sentiment engine classifies posts. Validators compare sentiment within 0.05, so

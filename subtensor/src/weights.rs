@@ -97,6 +97,33 @@ pub fn mechanism_storage_index(netuid: u16, mecid: u8) -> u16 {
     (u16::from(mecid) << 12).wrapping_add(netuid)
 }
 
+/// The epoch `block` is in for a subnet: `(block + netuid + 1) / (tempo + 1)`, as the chain
+/// counts them for commit-reveal.
+pub fn epoch_index(netuid: u16, tempo: u16, block: u64) -> u64 {
+    block
+        .saturating_add(u64::from(netuid) + 1)
+        .checked_div(u64::from(tempo) + 1)
+        .unwrap_or(0)
+}
+
+/// The first and last block in which a hash commit made in `commit_block` may be revealed:
+/// the whole epoch `commit_reveal_period` epochs after the commit's (the chain's
+/// `is_reveal_block_range`). Before it a reveal is `RevealTooEarly`, after it the commit has
+/// expired (`ExpiredWeightCommit`).
+pub fn reveal_window(
+    netuid: u16,
+    tempo: u16,
+    commit_reveal_period: u64,
+    commit_block: u64,
+) -> (u64, u64) {
+    let reveal_epoch =
+        epoch_index(netuid, tempo, commit_block).saturating_add(commit_reveal_period);
+    let first = reveal_epoch
+        .saturating_mul(u64::from(tempo) + 1)
+        .saturating_sub(u64::from(netuid) + 1);
+    (first, first.saturating_add(u64::from(tempo)))
+}
+
 /// The commit hash of a hash commit: blake2b-256 of the SCALE tuple
 /// `(hotkey public key, netuid_index, uids, values, salt, version_key)`.
 ///
@@ -371,6 +398,21 @@ mod tests {
             min_allowed_weights,
             max_weights_limit,
         }
+    }
+
+    #[test]
+    fn the_reveal_window_is_the_epoch_after_the_commits() {
+        // tempo 9, netuid 1: epochs start where (block + 2) % 10 == 0, so 8, 18, 28, ...
+        assert_eq!(epoch_index(1, 9, 7), 0);
+        assert_eq!(epoch_index(1, 9, 8), 1);
+        assert_eq!(reveal_window(1, 9, 1, 8), (18, 27));
+        assert_eq!(reveal_window(1, 9, 1, 17), (18, 27));
+        assert_eq!(reveal_window(1, 9, 2, 17), (28, 37));
+        // finney-like: tempo 360, netuid 45.
+        let (first, last) = reveal_window(45, 360, 1, 1000);
+        assert_eq!((first + 46) % 361, 0);
+        assert_eq!(last - first, 360);
+        assert!(first > 1000);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use client::ApiClient;
 use service::Program;
 use service::shutdown::{OnSignal, on_signal};
 
+use crate::chain_weights::Setter;
 use crate::config::{Cli, Command, ValidatorArgs};
 use crate::lookup::XClient;
 use crate::outbox::Outbox;
@@ -27,18 +28,19 @@ impl Program for Cli {
 }
 
 /// The validator `args` describe: hotkey, clients, analyser, outbox, state, file weights.
-pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<FileWeightSetter>> {
+pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<Setter>> {
     let hotkey = args.identity.load().context("loading the hotkey")?;
     let timeout = args.http_timeout();
     let api = ApiClient::new(args.api_url(), hotkey.clone(), args.signing.auth, timeout)?
-        .with_message_prefix(&args.signing.auth_message_prefix);
+        .with_message_prefix(&args.signing.auth_message_prefix)
+        .with_signed_for(args.signing.epistula_signed_for.clone());
     let bearer = args.x.bearer("to re-fetch posts from X")?;
     let x = XClient::new(&args.x.x_api_base, bearer, timeout, args.backoff())?;
     let analyzer = args.analyzer(timeout)?;
     let state_dir = args.hotkey_state_dir(hotkey.ss58());
     let outbox = Outbox::open(&state_dir)?;
     let state_file = StateFile::new(&state_dir);
-    let setter = FileWeightSetter::new(&state_dir);
+    let setter = Setter::File(FileWeightSetter::new(&state_dir));
     if let Some(path) = &args.metagraph {
         // A wrong path or format is reported at start, not first at the end of a window.
         Metagraph::load(path)?;

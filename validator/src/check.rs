@@ -67,6 +67,13 @@ pub mod codes {
     pub const TOKENS_MISMATCH: &str = "tokens_mismatch";
     /// The sentiment differs from the validator's analysis.
     pub const SENTIMENT_MISMATCH: &str = "sentiment_mismatch";
+    /// X says the post is a retweet (`referenced_tweets` of type `retweeted`), or its text
+    /// is a text retweet (`RT @...`): it carries another post's counts.
+    pub const RETWEET: &str = "retweet";
+    /// X's `lang` for the post is not `en` (miners search `lang:en`).
+    pub const NOT_ENGLISH: &str = "not_english";
+    /// `account_age` does not fit the author's account creation date on X.
+    pub const ACCOUNT_AGE_MISMATCH: &str = "account_age_mismatch";
     /// The validator could not read the post from X (inconclusive).
     pub const X_API_ERROR: &str = "x_api_error";
     /// The validator's analyser failed (inconclusive).
@@ -80,8 +87,11 @@ pub const CODE_ORDER: &[&str] = &[
     codes::EMPTY_CONTENT,
     codes::POST_NOT_FOUND,
     codes::POST_UNAVAILABLE,
+    codes::RETWEET,
+    codes::NOT_ENGLISH,
     codes::TEXT_MISMATCH,
     codes::AUTHOR_MISMATCH,
+    codes::ACCOUNT_AGE_MISMATCH,
     codes::TIMESTAMP_MISMATCH,
     codes::SNOWFLAKE_MISMATCH,
     codes::METRIC_INFLATION_LIKES,
@@ -135,8 +145,102 @@ pub fn allowed_count(live: u64) -> u64 {
     live.saturating_add(live.div_ceil(10).max(1))
 }
 
-/// The inflation check of one count.
-pub fn check_count(code: &'static str, name: &str, submitted: u64, live: u64) -> Option<Finding> {
+/// How many days `account_age` may be off the age X's `created_at` gives, either way: the
+/// miner counts whole days at its scrape, the validator brackets that moment.
+pub const ACCOUNT_AGE_TOLERANCE_DAYS: u64 = 1;
+
+/// Whole days from `since` to `until` (Unix seconds), as miners count an account's age.
+pub fn whole_days(since: i64, until: i64) -> u64 {
+    u64::try_from(until.saturating_sub(since).max(0) / 86_400).unwrap_or(0)
+}
+
+/// What X says about the post itself, beyond its text and counts: a retweet fails
+/// (`retweet`), a post X does not tag `en` fails (`not_english`), and `account_age` must lie
+/// between the author's account age on the post's date and on `now` (Unix seconds, when the
+/// validator checks), each widened by [`ACCOUNT_AGE_TOLERANCE_DAYS`]
+/// (`account_age_mismatch`). A field X did not report is not checked here
+/// ([`unreported`] makes the verdict inconclusive instead).
+pub fn check_x_facts(post: &SubmitRequest, live: &LivePost, now: i64) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if live.retweet_of.is_some() || live.text.starts_with("RT @") {
+        findings.push(Finding::new(
+            codes::RETWEET,
+            match &live.retweet_of {
+                Some(original) => {
+                    format!("the post is a retweet of {original}; submit the original")
+                }
+                None => "the post is a text retweet (RT @...); submit the original".into(),
+            },
+            json!({"retweet_of": live.retweet_of}),
+            json!(post.post_id),
+        ));
+    }
+    if let Some(lang) = &live.lang
+        && lang != "en"
+    {
+        findings.push(Finding::new(
+            codes::NOT_ENGLISH,
+            format!("X tags the post's language {lang:?}, not \"en\""),
+            json!("en"),
+            json!(lang),
+        ));
+    }
+    if let Some(created) = live.author_created_at {
+        let earliest = whole_days(created, post.date).saturating_sub(ACCOUNT_AGE_TOLERANCE_DAYS);
+        let latest = whole_days(created, now) + ACCOUNT_AGE_TOLERANCE_DAYS;
+        if !(earliest..=latest).contains(&post.account_age) {
+            findings.push(Finding::new(
+                codes::ACCOUNT_AGE_MISMATCH,
+                format!(
+                    "account_age is {} days, but the account was created at {created} (between {earliest} and {latest} days accepted)",
+                    post.account_age
+                ),
+                json!({"min": earliest, "max": latest}),
+                json!(post.account_age),
+            ));
+        }
+    }
+    findings
+}
+
+/// What the checks needed and X did not report (a count, the language, the author's
+/// creation date): the check cannot run, so the verdict is at best inconclusive
+/// (`x_api_error`). An absent count is never read as 0, which would fail an honest miner's
+/// post as inflated.
+pub fn unreported(live: &LivePost) -> Option<Finding> {
+    let missing: Vec<&str> = [
+        ("like_count", live.likes.is_none()),
+        ("retweet_count", live.retweets.is_none()),
+        ("reply_count", live.replies.is_none()),
+        ("followers_count", live.followers.is_none()),
+        ("lang", live.lang.is_none()),
+        ("author created_at", live.author_created_at.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(name, absent)| absent.then_some(name))
+    .collect();
+    (!missing.is_empty()).then(|| {
+        Finding::trouble(
+            codes::X_API_ERROR,
+            format!(
+                "X did not report {} for post {}",
+                missing.join(", "),
+                live.id
+            ),
+            json!({"unreported": missing}),
+        )
+    })
+}
+
+/// The inflation check of one count (`live` is `None` when X did not report it: nothing
+/// to check against).
+pub fn check_count(
+    code: &'static str,
+    name: &str,
+    submitted: u64,
+    live: Option<u64>,
+) -> Option<Finding> {
+    let live = live?;
     let allowed = allowed_count(live);
     (submitted > allowed).then(|| {
         Finding::new(
@@ -346,7 +450,8 @@ pub fn judge(mut failures: Vec<Finding>, troubles: Vec<Finding>) -> Judgement {
 
 /// The verdict as sent: `success` is true only for a pass, `outcome` is explicit, and
 /// `failure_reason.details` holds `expected` and `found` of the naming finding, plus `also`
-/// (the other findings) when there are several.
+/// (the other findings) when there are several; everything within the bounds of
+/// [`protocol::verdict`].
 pub fn verdict_item(
     validator_hotkey: &str,
     validation_id: &str,
@@ -361,12 +466,14 @@ pub fn verdict_item(
                 .map(|f| json!({"code": f.code, "message": f.message, "expected": f.expected, "found": f.found}))
                 .collect();
         }
-        FailureReason {
+        // Bounded as the server bounds it (docs/protocol.md#what-a-verdict-carries): `found`
+        // quotes the miner's submission, which the miner chose to be as large as it could.
+        protocol::verdict::bound_failure_reason(&FailureReason {
             code: first.code.to_owned(),
             message: first.message.clone(),
             post_id: Some(post.post_id.clone()),
             details: Some(details),
-        }
+        })
     });
     ValidationResultItem {
         validator_hotkey: validator_hotkey.to_owned(),
@@ -412,10 +519,13 @@ mod tests {
             text: "SN45 &amp; friends\r\n to the moon ".into(),
             author: "mira_builds".into(),
             created_at: DATE,
-            likes: 10,
-            retweets: 3,
-            replies: 1,
-            followers: 1200,
+            likes: Some(10),
+            retweets: Some(3),
+            replies: Some(1),
+            followers: Some(1200),
+            lang: Some("en".into()),
+            retweet_of: None,
+            author_created_at: Some(DATE - 400 * 86_400 - 3600),
         }
     }
 
@@ -444,12 +554,17 @@ mod tests {
         for live in [0u64, 1, 9, 10, 11, 95, 1000, 48_200] {
             let limit = live + std::cmp::max(1, (live as f64 * 0.1).ceil() as u64);
             assert_eq!(
-                check_count(codes::METRIC_INFLATION_LIKES, "likes", limit, live),
+                check_count(codes::METRIC_INFLATION_LIKES, "likes", limit, Some(live)),
                 None,
                 "{live}"
             );
-            let finding =
-                check_count(codes::METRIC_INFLATION_LIKES, "likes", limit + 1, live).unwrap();
+            let finding = check_count(
+                codes::METRIC_INFLATION_LIKES,
+                "likes",
+                limit + 1,
+                Some(live),
+            )
+            .unwrap();
             assert_eq!(finding.code, "metric_inflation_likes");
             assert_eq!(
                 (finding.expected.clone(), finding.found.clone()),
@@ -501,6 +616,84 @@ mod tests {
             codes_of(&check_against_x(&submitted, &live())),
             ["author_mismatch", "timestamp_mismatch"]
         );
+    }
+
+    #[test]
+    fn retweets_non_english_posts_and_false_account_ages_fail() {
+        let now = DATE + 86_400;
+        assert_eq!(check_x_facts(&post(), &live(), now), []);
+
+        let retweet = LivePost {
+            retweet_of: Some("5".into()),
+            ..live()
+        };
+        assert_eq!(
+            codes_of(&check_x_facts(&post(), &retweet, now)),
+            ["retweet"]
+        );
+        let text_retweet = LivePost {
+            text: "RT @kim: SN45 to the moon".into(),
+            ..live()
+        };
+        assert_eq!(
+            codes_of(&check_x_facts(&post(), &text_retweet, now)),
+            ["retweet"]
+        );
+
+        let portuguese = LivePost {
+            lang: Some("pt".into()),
+            ..live()
+        };
+        assert_eq!(
+            codes_of(&check_x_facts(&post(), &portuguese, now)),
+            ["not_english"]
+        );
+
+        // The account is 400 days old on the post's date and 401 a day later.
+        for age in [399, 400, 401, 402] {
+            let submitted = SubmitRequest {
+                account_age: age,
+                ..post()
+            };
+            assert_eq!(check_x_facts(&submitted, &live(), now), [], "{age}");
+        }
+        for age in [0, 398, 403, 99_999] {
+            let submitted = SubmitRequest {
+                account_age: age,
+                ..post()
+            };
+            assert_eq!(
+                codes_of(&check_x_facts(&submitted, &live(), now)),
+                ["account_age_mismatch"],
+                "{age}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_x_did_not_report_is_unchecked_and_inconclusive_never_zero() {
+        assert_eq!(unreported(&live()), None);
+        let sparse = LivePost {
+            retweets: None,
+            followers: None,
+            ..live()
+        };
+        // Submitted counts far above anything: nothing to compare with, so no inflation.
+        let submitted = SubmitRequest {
+            retweets: 1_000_000,
+            followers: 1_000_000,
+            ..post()
+        };
+        assert_eq!(check_against_x(&submitted, &sparse), []);
+        let trouble = unreported(&sparse).unwrap();
+        assert_eq!(trouble.code, "x_api_error");
+        assert!(
+            trouble.message.contains("retweet_count, followers_count"),
+            "{}",
+            trouble.message
+        );
+        let judgement = judge(vec![], vec![trouble]);
+        assert_eq!(judgement.outcome, VerdictOutcome::Inconclusive);
     }
 
     #[test]

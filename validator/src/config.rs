@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::chain_weights::CommitReveal;
 use analyzer::Analyzer;
 use clap::{Args, Parser, Subcommand};
 use retry::Policy;
@@ -122,6 +123,15 @@ pub struct ValidatorArgs {
     /// The uid that receives the burn share (conventionally the subnet owner's, 0).
     #[arg(long, env = "VALIDATOR_BURN_UID", default_value_t = 0)]
     pub burn_uid: u16,
+    /// With a subtensor, on subnets whose `commit_reveal_weights_enabled` is on: `timelock`
+    /// sends drand-timelocked commits the chain reveals itself (commit-reveal version 4, what
+    /// the Bittensor SDK sends); `hash` commits a hash and reveals it in the reveal epoch.
+    #[arg(long, env = "VALIDATOR_COMMIT_REVEAL", value_enum, default_value_t = CommitReveal::Timelock)]
+    pub commit_reveal: CommitReveal,
+    /// With a subtensor: the weights version key to send. Unset: the subnet's
+    /// `weights_version` hyperparameter, the lowest the chain accepts.
+    #[arg(long, env = "VALIDATOR_WEIGHTS_VERSION_KEY", value_name = "KEY")]
+    pub weights_version_key: Option<u64>,
     /// Format of the verdict, pass, weight and total lines on stdout (as JSON, their `type`
     /// is `verdict`, `pass`, `weights` or `total`).
     #[arg(long, env = "PULSE_VALIDATOR_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]

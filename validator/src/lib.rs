@@ -23,7 +23,9 @@
 //! - [`outbox`]: [`outbox::Outbox`], verdicts kept on disk until the server acknowledges
 //!   them.
 //! - [`weights`]: moving averages, normalisation, burn, the metagraph file, and the
-//!   [`weights::WeightSetter`] that publishes weights (to a file for now).
+//!   [`weights::WeightSetter`] that publishes weights to a file.
+//! - [`chain_weights`]: [`chain_weights::ChainWeightSetter`], weights set on chain: uids from
+//!   the chain's metagraph, the SDK's conversion, rate limit, version key, commit-reveal.
 //! - [`report`]: the verdict, pass, weight and total lines on stdout.
 //! - [`metrics`]: the summaries' counters, served at `/metrics` by the `--metrics-bind`
 //!   listener.
@@ -32,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod chain_weights;
 pub mod check;
 pub mod config;
 pub mod durable;

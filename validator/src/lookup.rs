@@ -29,7 +29,7 @@ use crate::metrics::Metrics;
 /// X's limit of ids per lookup request.
 pub const MAX_IDS_PER_REQUEST: usize = 100;
 /// The post fields every check needs.
-pub const TWEET_FIELDS: &str = "created_at,public_metrics,text,author_id";
+pub const TWEET_FIELDS: &str = "created_at,public_metrics,text,author_id,lang,referenced_tweets";
 /// The author comes as an expansion.
 pub const EXPANSIONS: &str = "author_id";
 /// The author fields every check needs.
@@ -46,14 +46,21 @@ pub struct LivePost {
     pub author: String,
     /// Creation time, Unix seconds (X reports whole seconds).
     pub created_at: i64,
-    /// Likes.
-    pub likes: u64,
-    /// Retweets.
-    pub retweets: u64,
-    /// Replies.
-    pub replies: u64,
-    /// The author's followers.
-    pub followers: u64,
+    /// Likes; `None` when X did not report the count (never read as 0).
+    pub likes: Option<u64>,
+    /// Retweets (`retweet_count`, or `repost_count` in X's newer wording); `None` when
+    /// absent.
+    pub retweets: Option<u64>,
+    /// Replies; `None` when absent.
+    pub replies: Option<u64>,
+    /// The author's followers; `None` when absent.
+    pub followers: Option<u64>,
+    /// X's language tag (`en`, `und`, ...); `None` when absent.
+    pub lang: Option<String>,
+    /// Whether X says the post is a retweet (`referenced_tweets` of type `retweeted`).
+    pub retweet_of: Option<String>,
+    /// When the author's account was created, Unix seconds; `None` when absent.
+    pub author_created_at: Option<i64>,
 }
 
 /// What X said about one id.
@@ -322,16 +329,27 @@ struct Tweet {
     author_id: Option<String>,
     created_at: Option<String>,
     public_metrics: Option<TweetMetrics>,
+    lang: Option<String>,
+    #[serde(default)]
+    referenced_tweets: Vec<ReferencedTweet>,
 }
 
 #[derive(Deserialize)]
+struct ReferencedTweet {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+}
+
+/// A post's counts. X's newer OpenAPI says `repost_count` where v2 has said
+/// `retweet_count`; both are read (the older name first, should X send both). An absent
+/// count stays absent.
+#[derive(Deserialize)]
 struct TweetMetrics {
-    #[serde(default)]
-    retweet_count: u64,
-    #[serde(default)]
-    reply_count: u64,
-    #[serde(default)]
-    like_count: u64,
+    retweet_count: Option<u64>,
+    repost_count: Option<u64>,
+    reply_count: Option<u64>,
+    like_count: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -344,13 +362,14 @@ struct Includes {
 struct User {
     id: String,
     username: String,
+    created_at: Option<String>,
     public_metrics: Option<UserMetrics>,
 }
 
+/// A user's counts (`tweet_count`, or `post_count` in X's newer wording, is not read).
 #[derive(Deserialize)]
 struct UserMetrics {
-    #[serde(default)]
-    followers_count: u64,
+    followers_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -439,9 +458,20 @@ fn live_post(id: u64, tweet: &Tweet, users: &HashMap<&str, &User>) -> Found {
         author: user.username.clone(),
         created_at: created_at.timestamp(),
         likes: metrics.like_count,
-        retweets: metrics.retweet_count,
+        retweets: metrics.retweet_count.or(metrics.repost_count),
         replies: metrics.reply_count,
         followers: user_metrics.followers_count,
+        lang: tweet.lang.clone(),
+        retweet_of: tweet
+            .referenced_tweets
+            .iter()
+            .find(|r| r.kind == "retweeted")
+            .map(|r| r.id.clone()),
+        author_created_at: user
+            .created_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp()),
     })
 }
 
@@ -475,7 +505,7 @@ mod tests {
         assert_eq!(post.created_at, 1_764_115_200);
         assert_eq!(
             (post.likes, post.retweets, post.replies, post.followers),
-            (10, 3, 1, 1200)
+            (Some(10), Some(3), Some(1), Some(1200))
         );
         assert!(matches!(
             &found[&5],
@@ -487,6 +517,28 @@ mod tests {
         assert!(
             matches!(&found[&6], Found::Missing { not_found: false, detail } if detail.starts_with("Authorization Error"))
         );
+    }
+
+    #[test]
+    fn newer_count_names_are_read_and_absent_counts_stay_absent() {
+        let body = r#"{
+            "data": [{"id": "9", "text": "RT @kim: chutes", "author_id": "7", "lang": "pt",
+                      "created_at": "2025-11-26T00:00:00.000Z",
+                      "referenced_tweets": [{"type": "retweeted", "id": "8"}],
+                      "public_metrics": {"repost_count": 4, "like_count": 0, "quote_count": 0}}],
+            "includes": {"users": [{"id": "7", "username": "kim", "created_at": "2020-01-01T00:00:00.000Z",
+                                    "public_metrics": {"post_count": 12}}]}}"#;
+        let found = parse_lookup(body, &[9]).unwrap();
+        let Found::Live(post) = &found[&9] else {
+            panic!("{found:?}")
+        };
+        assert_eq!(post.retweets, Some(4), "repost_count is retweet_count");
+        assert_eq!(post.likes, Some(0), "a count of 0 is 0");
+        assert_eq!(post.replies, None, "an absent count is absent, not 0");
+        assert_eq!(post.followers, None);
+        assert_eq!(post.lang.as_deref(), Some("pt"));
+        assert_eq!(post.retweet_of.as_deref(), Some("8"));
+        assert_eq!(post.author_created_at, Some(1_577_836_800));
     }
 
     #[test]

@@ -28,6 +28,17 @@ pub struct StatusLabel {
     pub status: String,
 }
 
+/// A weights extrinsic and what came of it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExtrinsicLabels {
+    /// The call (`set_mechanism_weights`, `commit_mechanism_weights`, ...).
+    pub call: String,
+    /// `submitted`, `included`, or the dispatch error's or pool refusal's name
+    /// (`SettingWeightsTooFast`, `IncorrectWeightVersionKey`, ...), `transport` or
+    /// `not_included`.
+    pub outcome: String,
+}
+
 /// Why a request to X failed.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabel {
@@ -64,6 +75,14 @@ service::metrics! {
         pub weights_updates: Counter = "weights_updates",
         /// The server's current window, as last read.
         pub current_window: Gauge = "current_window",
+        /// Weights extrinsics by call and outcome: each one `submitted`, then `included` or
+        /// failed by the dispatch error's name (or the pool's refusal, `transport`,
+        /// `not_included`).
+        pub weights_extrinsics: Family<ExtrinsicLabels, Counter> = "weights_extrinsics",
+        /// Weight vectors set on chain (a set, or a revealed commit).
+        pub weights_on_chain: Counter = "weights_set_on_chain",
+        /// Weight vectors committed on chain (hash or timelocked).
+        pub weights_committed: Counter = "weights_committed",
     }
 }
 
@@ -103,6 +122,17 @@ impl Metrics {
         self.x_lookup_errors
             .get_or_create(&KindLabel {
                 kind: code.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a weights extrinsic's step: `outcome` is `submitted`, `included` or why it
+    /// failed. `_what` is Pulse's name for the step (set, commit, reveal).
+    pub fn weights_extrinsic(&self, _what: &str, call: &str, outcome: &str) {
+        self.weights_extrinsics
+            .get_or_create(&ExtrinsicLabels {
+                call: call.to_owned(),
+                outcome: outcome.to_owned(),
             })
             .inc();
     }

@@ -8,6 +8,11 @@
 //! server's reason; sending it again would change nothing). A validator killed at any point
 //! finds its unacknowledged verdicts here on restart and sends them first; the server's
 //! idempotency per (validation_id, validator) makes a second delivery harmless.
+//!
+//! A verdict the server can never accept (it refuses it alone as too large, 413, or
+//! unreadable, 422) is set aside rather than sent forever: it moves to
+//! `<state dir>/<hotkey>/refused/<validation_id>.json` with the server's status and reason
+//! ([`RefusedVerdict`]), and an error is logged. Nothing else waits on it.
 
 use std::fs;
 use std::io;
@@ -23,6 +28,21 @@ use crate::durable;
 pub const FORMAT_VERSION: u32 = 1;
 /// The outbox directory's name inside the hotkey's state directory.
 pub const DIR_NAME: &str = "outbox";
+/// Where verdicts the server can never accept are set aside, beside the outbox.
+pub const REFUSED_DIR_NAME: &str = "refused";
+
+/// A verdict set aside because the server refused it on its own, with why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefusedVerdict {
+    /// When it was set aside, Unix milliseconds.
+    pub refused_at_ms: i64,
+    /// The server's status (413, 422).
+    pub status: u16,
+    /// The server's reason.
+    pub reason: String,
+    /// The verdict as it waited in the outbox.
+    pub verdict: PendingVerdict,
+}
 
 /// A verdict waiting for the server's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,6 +162,27 @@ impl Outbox {
         Ok(self.len()? == 0)
     }
 
+    /// The directory of verdicts set aside ([`RefusedVerdict`]).
+    pub fn refused_dir(&self) -> PathBuf {
+        self.dir.parent().map_or_else(
+            || self.dir.join(REFUSED_DIR_NAME),
+            |p| p.join(REFUSED_DIR_NAME),
+        )
+    }
+
+    /// Moves `refused.verdict` out of the outbox into [`Outbox::refused_dir`], durably
+    /// written there before it leaves the outbox; returns where it went.
+    pub fn set_aside(&self, refused: &RefusedVerdict) -> anyhow::Result<PathBuf> {
+        let dir = self.refused_dir();
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(file_name(&refused.verdict.item.validation_id));
+        let bytes = serde_json::to_vec_pretty(refused).expect("a refused verdict serialises");
+        durable::write_atomically(&path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        self.remove(&refused.verdict.item.validation_id)?;
+        Ok(path)
+    }
+
     /// Removes the verdict of `validation_id` (the server has answered for it).
     pub fn remove(&self, validation_id: &str) -> anyhow::Result<()> {
         let path = self.dir.join(file_name(validation_id));
@@ -204,6 +245,28 @@ mod tests {
         assert_eq!(pending.len(), 1);
         assert!(outbox.dir().join("bad.json.unreadable").exists());
         assert_eq!(outbox.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_refused_verdict_leaves_the_outbox_for_the_refused_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path()).unwrap();
+        let kept = verdict("kept", 1);
+        let bad = verdict("bad", 2);
+        outbox.write(&kept).unwrap();
+        outbox.write(&bad).unwrap();
+        let path = outbox
+            .set_aside(&RefusedVerdict {
+                refused_at_ms: 3,
+                status: 413,
+                reason: "too large".into(),
+                verdict: bad.clone(),
+            })
+            .unwrap();
+        assert_eq!(path, dir.path().join("refused").join("bad.json"));
+        assert_eq!(outbox.pending().unwrap(), [kept]);
+        let stored: RefusedVerdict = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+        assert_eq!((stored.status, stored.verdict), (413, bad));
     }
 
     #[test]

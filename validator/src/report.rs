@@ -9,7 +9,7 @@ use protocol::api::VerdictOutcome;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::weights::WeightVector;
+use crate::weights::{WeightVector, WeightsOutcome};
 use service::cli::OutputFormat;
 
 /// One verdict, as printed.
@@ -57,6 +57,9 @@ pub struct PassReport {
     pub duplicates: u32,
     /// Verdicts the server refused (logged with its reason).
     pub rejected: u32,
+    /// Verdicts the server refuses on their own (413, 422), set aside in the state
+    /// directory's `refused/`.
+    pub refused: u32,
     /// Verdicts still waiting on disk for the server's acknowledgement.
     pub pending: usize,
 }
@@ -89,7 +92,11 @@ impl PassReport {
 
     /// Whether the pass did anything worth a line.
     pub fn is_empty(&self) -> bool {
-        self.leased == 0 && self.resent == 0 && self.sent() == 0 && self.pending == 0
+        self.leased == 0
+            && self.resent == 0
+            && self.sent() == 0
+            && self.pending == 0
+            && self.refused == 0
     }
 
     /// Adds `other`'s counts (its window and pending count replace this one's).
@@ -108,6 +115,7 @@ impl PassReport {
         self.recorded += other.recorded;
         self.duplicates += other.duplicates;
         self.rejected += other.rejected;
+        self.refused += other.refused;
         self.pending = other.pending;
     }
 
@@ -144,6 +152,9 @@ impl PassReport {
         }
         if self.abandoned > 0 {
             line.push_str(&format!(", left to their lease {}", self.abandoned));
+        }
+        if self.refused > 0 {
+            line.push_str(&format!(", set aside as refused {}", self.refused));
         }
         line
     }
@@ -195,6 +206,22 @@ impl Reporter {
         // on disk and in the server, and the log says the rest.
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
+    }
+
+    /// What became of a window's weights (`window N: weights set at block B (0x...)`, or
+    /// why not).
+    pub fn weights_outcome(&mut self, window: Option<u64>, outcome: &WeightsOutcome) {
+        let text = match window {
+            Some(window) => format!("window {window}: {}", outcome.describe()),
+            None => outcome.describe(),
+        };
+        let mut json = serde_json::to_value(outcome).expect("an outcome serialises");
+        json["type"] = json!("weights_outcome");
+        json["text"] = json!(outcome.describe());
+        if json.get("window").is_none() {
+            json["window"] = json!(window);
+        }
+        self.line(text, json);
     }
 
     /// One verdict.

@@ -19,7 +19,8 @@ use analyzer::scoring::{Engagement, score_post};
 use anyhow::Context;
 use client::{ApiClient, CallError};
 use protocol::api::{
-    ItemStatus, ValidationPayload, ValidationResultRequest, ValidationResultResponse,
+    ItemStatus, ValidationPayload, ValidationResultItem, ValidationResultRequest,
+    ValidationResultResponse,
 };
 use protocol::post_id::parse_canonical_post_id;
 use protocol::text::normalize_content;
@@ -34,7 +35,8 @@ use crate::metrics::Metrics;
 use crate::outbox::{self, Outbox, PendingVerdict};
 use crate::report::{PassReport, Reporter, Totals, VerdictLine};
 use crate::weights::{
-    BestPost, Burn, Metagraph, StateFile, WeightSetter, WeightState, compute_weights,
+    BestPost, Burn, Metagraph, StateFile, WeightSetter, WeightState, WeightsOutcome,
+    compute_weights,
 };
 
 /// Most verdicts sent in one request (the server takes up to 1000; 200 keeps a request well
@@ -116,6 +118,8 @@ impl<S: WeightSetter> Validator<S> {
     ) -> anyhow::Result<Self> {
         let state = state_file.load()?;
         let metrics = Arc::new(Metrics::new());
+        let mut setter = setter;
+        setter.attach_metrics(Arc::clone(&metrics));
         Ok(Self {
             api,
             x: x.with_metrics(Arc::clone(&metrics)),
@@ -435,17 +439,24 @@ impl<S: WeightSetter> Validator<S> {
 
     /// Sends every pending verdict; verdicts the server answered for leave the outbox.
     /// Network errors and 5xx are retried with the backoff, then left pending (sent again
-    /// later); other errors are returned.
+    /// later). A batch the server refuses as a whole for its content (413, too large; 422,
+    /// unreadable) is split in halves and each sent on its own, down to single verdicts; a
+    /// single verdict still refused can never be accepted and is set aside
+    /// ([`Outbox::set_aside`]), so no verdict holds back another. Other errors (401, 403:
+    /// the validator's identity or clock) are returned.
     pub async fn flush(
         &mut self,
         report: &mut PassReport,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<()> {
         let pending = self.outbox.pending()?;
-        for chunk in pending.chunks(SEND_BATCH) {
+        let mut queue: std::collections::VecDeque<&[PendingVerdict]> =
+            pending.chunks(SEND_BATCH).collect();
+        while let Some(chunk) = queue.pop_front() {
             let request = ValidationResultRequest {
                 validator_hotkey: self.api.hotkey().ss58().to_owned(),
-                results: chunk.iter().map(|p| p.item.clone()).collect(),
+                // Bounded again: verdicts written by an older release may not be.
+                results: chunk.iter().map(|p| bounded(&p.item)).collect(),
             };
             match self.send(&request, shutdown).await {
                 Ok(response) => self.settle(chunk, &response, report)?,
@@ -453,6 +464,27 @@ impl<S: WeightSetter> Validator<S> {
                     tracing::warn!(%error, pending = pending.len(), outbox = %self.outbox.dir().display(),
                         "cannot send verdicts now; they stay on disk and are sent later");
                     break;
+                }
+                Err(error) if refuses_the_content(&error) && chunk.len() > 1 => {
+                    let (first, second) = chunk.split_at(chunk.len() / 2);
+                    tracing::warn!(%error, verdicts = chunk.len(),
+                        "the server refused a batch of verdicts; sending it in halves");
+                    queue.push_front(second);
+                    queue.push_front(first);
+                }
+                Err(error) if refuses_the_content(&error) => {
+                    let verdict = &chunk[0];
+                    let refused = outbox::RefusedVerdict {
+                        refused_at_ms: unix_now_ms(),
+                        status: error.status().map_or(0, |s| s.as_u16()),
+                        reason: error.to_string(),
+                        verdict: verdict.clone(),
+                    };
+                    let path = self.outbox.set_aside(&refused)?;
+                    report.refused += 1;
+                    tracing::error!(%error, validation.id = %verdict.item.validation_id,
+                        post.id = %verdict.post_id, set_aside = %path.display(),
+                        "the server refuses this verdict on its own; it can never be accepted and is set aside");
                 }
                 Err(error) => return Err(error).context("sending verdicts"),
             }
@@ -521,6 +553,44 @@ impl<S: WeightSetter> Validator<S> {
     /// yet (404 before the first window completes, 422 for a window still open) are left
     /// for a later step.
     pub async fn update_weights(&mut self, current_window: u64) -> anyhow::Result<u32> {
+        let applied = self.apply_windows(current_window).await?;
+        // Weights still on their way (a retry after the rate limit, a pending reveal) move
+        // at every step, not only when a window closes.
+        if let Some(outcome) = self.setter.tick().await.context("setting weights")? {
+            self.report_outcome(&outcome);
+        }
+        Ok(applied)
+    }
+
+    fn report_outcome(&mut self, outcome: &WeightsOutcome) {
+        let window = match outcome {
+            WeightsOutcome::Set { window, .. }
+            | WeightsOutcome::Committed { window, .. }
+            | WeightsOutcome::Revealed { window, .. }
+            | WeightsOutcome::TimelockCommitted { window, .. } => Some(*window),
+            WeightsOutcome::Written { .. } | WeightsOutcome::NotSet { .. } => {
+                self.state.weights_set_for
+            }
+        };
+        match outcome {
+            WeightsOutcome::NotSet { .. } => {
+                tracing::warn!(window, outcome = %outcome.describe(), "weights");
+            }
+            _ => tracing::info!(window, outcome = %outcome.describe(), "weights"),
+        }
+        match outcome {
+            WeightsOutcome::Set { .. } | WeightsOutcome::Revealed { .. } => {
+                self.metrics.weights_on_chain.inc();
+            }
+            WeightsOutcome::Committed { .. } | WeightsOutcome::TimelockCommitted { .. } => {
+                self.metrics.weights_committed.inc();
+            }
+            _ => {}
+        }
+        self.reporter.weights_outcome(window, outcome);
+    }
+
+    async fn apply_windows(&mut self, current_window: u64) -> anyhow::Result<u32> {
         let mut applied = 0;
         let mut best = None;
         for window in self.state.windows_to_apply(current_window) {
@@ -569,7 +639,21 @@ impl<S: WeightSetter> Validator<S> {
         }
         // A metagraph file caught mid-rewrite (or broken) must not stop validation: the
         // weights wait for a readable one, and the next step tries again.
-        let metagraph = match self.settings.metagraph.as_deref().map(Metagraph::load) {
+        let from_setter = match self.setter.metagraph().await {
+            Ok(metagraph) => metagraph,
+            Err(error) => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    window = last,
+                    "cannot read the metagraph from the chain; weights are set once it is readable"
+                );
+                return Ok(applied);
+            }
+        };
+        let metagraph = match from_setter
+            .map(Ok)
+            .or_else(|| self.settings.metagraph.as_deref().map(Metagraph::load))
+        {
             None => None,
             Some(Ok(metagraph)) => Some(metagraph),
             Some(Err(error)) => {
@@ -601,15 +685,39 @@ impl<S: WeightSetter> Validator<S> {
         if vector.is_zero() {
             tracing::info!(window = last, "no miner has a score yet; no weights to set");
         } else {
-            self.setter
+            let outcome = self
+                .setter
                 .set_weights(&vector)
                 .await
                 .context("setting weights")?;
+            // Marked before the line is printed: the outcome belongs to this window.
+            self.state.weights_set_for = Some(last);
+            self.report_outcome(&outcome);
         }
         self.state.weights_set_for = Some(last);
         self.state_file.save(&self.state)?;
         Ok(applied)
     }
+}
+
+/// `item` within the bounds of [`protocol::verdict`].
+fn bounded(item: &ValidationResultItem) -> ValidationResultItem {
+    ValidationResultItem {
+        failure_reason: item
+            .failure_reason
+            .as_ref()
+            .map(protocol::verdict::bound_failure_reason),
+        ..item.clone()
+    }
+}
+
+/// Whether the server refused a request for what it carries (413: too large; 422:
+/// unreadable), which sending the same bytes again cannot change.
+fn refuses_the_content(error: &CallError) -> bool {
+    matches!(
+        error.status(),
+        Some(StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY)
+    )
 }
 
 /// The checks of one payload, given the batch's X lookups.
@@ -644,7 +752,11 @@ pub async fn judge_payload(
         Ok(id) => {
             failures.extend(check::check_snowflake(id, post.date));
             match lookups.get(&id) {
-                Some(Ok(Found::Live(live))) => failures.extend(check::check_against_x(post, live)),
+                Some(Ok(Found::Live(live))) => {
+                    failures.extend(check::check_x_facts(post, live, unix_now()));
+                    failures.extend(check::check_against_x(post, live));
+                    troubles.extend(check::unreported(live));
+                }
                 Some(Ok(Found::Missing { not_found, detail })) => failures.push(Finding {
                     code: if *not_found {
                         codes::POST_NOT_FOUND
@@ -784,10 +896,13 @@ mod tests {
                 text: TEXT.into(),
                 author: "Alice".into(),
                 created_at: DATE,
-                likes: 2,
-                retweets: 1,
-                replies: 3,
-                followers: 4,
+                likes: Some(2),
+                retweets: Some(1),
+                replies: Some(3),
+                followers: Some(4),
+                lang: Some("en".into()),
+                retweet_of: None,
+                author_created_at: Some(DATE - 10 * 86_400),
             })),
         )])
     }

@@ -19,7 +19,8 @@
 //!   register). Without one, the vector names hotkeys only (`uid: null`), normalised over
 //!   all of them.
 //! - **Publication**: behind [`WeightSetter`]; [`FileWeightSetter`] writes the vector to
-//!   `weights.json`. Setting weights on chain would be another implementation.
+//!   `weights.json`, [`crate::chain_weights::ChainWeightSetter`] sets it on chain (and then
+//!   takes the uids from the chain's metagraph rather than the file).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -406,14 +407,135 @@ pub fn compute_weights(
     }
 }
 
-/// Publishes a weight vector. The file implementation is the only one for now; setting
-/// weights on chain would be another.
+/// What became of a weight vector handed to a [`WeightSetter`] (the window line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WeightsOutcome {
+    /// Written to the weight file.
+    Written {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Set on chain.
+    Set {
+        /// The window the weights come from.
+        window: u64,
+        /// The including block.
+        block: u64,
+        /// The extrinsic's hash, `0x` hex.
+        extrinsic_hash: String,
+    },
+    /// Committed as a hash; the reveal follows in the reveal window.
+    Committed {
+        /// The window the weights come from.
+        window: u64,
+        /// The including block.
+        block: u64,
+        /// The extrinsic's hash.
+        extrinsic_hash: String,
+        /// The first block of the reveal window.
+        reveal_from: u64,
+        /// Its last block.
+        reveal_until: u64,
+    },
+    /// A hash commit revealed: the weights are set.
+    Revealed {
+        /// The window the weights come from.
+        window: u64,
+        /// The including block.
+        block: u64,
+        /// The extrinsic's hash.
+        extrinsic_hash: String,
+    },
+    /// Committed timelocked to a drand round; the chain reveals them itself.
+    TimelockCommitted {
+        /// The window the weights come from.
+        window: u64,
+        /// The including block.
+        block: u64,
+        /// The extrinsic's hash.
+        extrinsic_hash: String,
+    },
+    /// Not set (yet), and why.
+    NotSet {
+        /// Why, in one line.
+        reason: String,
+        /// The block from which the next attempt may be made, if one is planned.
+        retry_at: Option<u64>,
+    },
+}
+
+impl WeightsOutcome {
+    /// A [`WeightsOutcome::NotSet`].
+    pub fn not_set(reason: String, retry_at: Option<u64>) -> Self {
+        Self::NotSet { reason, retry_at }
+    }
+
+    /// The window line's text after `window N: `.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Written { path } => format!("weights written to {}", path.display()),
+            Self::Set {
+                block,
+                extrinsic_hash,
+                ..
+            } => format!("weights set at block {block} ({extrinsic_hash})"),
+            Self::Committed {
+                block,
+                extrinsic_hash,
+                reveal_from,
+                reveal_until,
+                ..
+            } => format!(
+                "weights committed at block {block} ({extrinsic_hash}); reveal in blocks {reveal_from} to {reveal_until}"
+            ),
+            Self::Revealed {
+                block,
+                extrinsic_hash,
+                ..
+            } => format!("weights set at block {block} ({extrinsic_hash}), revealing the commit"),
+            Self::TimelockCommitted {
+                block,
+                extrinsic_hash,
+                ..
+            } => format!(
+                "weights committed timelocked at block {block} ({extrinsic_hash}); the chain reveals them"
+            ),
+            Self::NotSet { reason, retry_at } => match retry_at {
+                Some(block) => {
+                    format!("weights not set: {reason}; next attempt from block {block}")
+                }
+                None => format!("weights not set: {reason}"),
+            },
+        }
+    }
+}
+
+/// Publishes a weight vector: to a file ([`FileWeightSetter`]) or on chain
+/// ([`crate::chain_weights::ChainWeightSetter`]).
 pub trait WeightSetter: Send {
-    /// Publishes `weights`.
+    /// Publishes `weights`, or starts to: what came of it is the window line.
     fn set_weights(
         &mut self,
         weights: &WeightVector,
-    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    ) -> impl Future<Output = anyhow::Result<WeightsOutcome>> + Send;
+
+    /// Moves weights still on their way one step (a retry after the rate limit, a reveal);
+    /// called at every step of the loop. `None` when nothing happened.
+    fn tick(&mut self) -> impl Future<Output = anyhow::Result<Option<WeightsOutcome>>> + Send {
+        async { Ok(None) }
+    }
+
+    /// The uids to weigh, when the setter has its own source of them (the chain); `None`
+    /// uses the metagraph file.
+    fn metagraph(&mut self) -> impl Future<Output = anyhow::Result<Option<Metagraph>>> + Send {
+        async { Ok(None) }
+    }
+
+    /// Hands the setter the validator's counters.
+    fn attach_metrics(&mut self, metrics: std::sync::Arc<crate::metrics::Metrics>) {
+        let _ = metrics;
+    }
 }
 
 /// Writes each vector to `weights.json` (atomically), replacing the previous one.
@@ -449,7 +571,7 @@ pub struct WeightFile {
 }
 
 impl WeightSetter for FileWeightSetter {
-    async fn set_weights(&mut self, weights: &WeightVector) -> anyhow::Result<()> {
+    async fn set_weights(&mut self, weights: &WeightVector) -> anyhow::Result<WeightsOutcome> {
         let file = WeightFile {
             written_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             ema_alpha: EMA_ALPHA,
@@ -457,7 +579,10 @@ impl WeightSetter for FileWeightSetter {
         };
         let bytes = serde_json::to_vec_pretty(&file).expect("the weight file serialises");
         durable::write_atomically(&self.path, &bytes)
-            .with_context(|| format!("cannot write {}", self.path.display()))
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(WeightsOutcome::Written {
+            path: self.path.clone(),
+        })
     }
 }
 

@@ -47,21 +47,20 @@ pub struct Tweet {
     pub referenced_tweets: Option<Vec<ReferencedTweet>>,
 }
 
-/// A post's counts.
+/// A post's counts. X's newer OpenAPI renames `retweet_count` to `repost_count`; both are
+/// read (the older first, should X send both). A count X leaves out is `None`, never 0.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 pub struct TweetMetrics {
     /// Retweets.
-    #[serde(default)]
-    pub retweet_count: u64,
+    pub retweet_count: Option<u64>,
+    /// Retweets, in X's newer wording.
+    pub repost_count: Option<u64>,
     /// Replies.
-    #[serde(default)]
-    pub reply_count: u64,
+    pub reply_count: Option<u64>,
     /// Likes.
-    #[serde(default)]
-    pub like_count: u64,
+    pub like_count: Option<u64>,
     /// Quote posts.
-    #[serde(default)]
-    pub quote_count: u64,
+    pub quote_count: Option<u64>,
 }
 
 /// A post this one refers to.
@@ -95,12 +94,11 @@ pub struct User {
     pub public_metrics: Option<UserMetrics>,
 }
 
-/// A user's counts.
+/// A user's counts (`tweet_count`, `post_count` in X's newer wording, is not needed).
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 pub struct UserMetrics {
-    /// Followers.
-    #[serde(default)]
-    pub followers_count: u64,
+    /// Followers; `None` when X leaves it out.
+    pub followers_count: Option<u64>,
 }
 
 /// `meta`.
@@ -174,8 +172,21 @@ fn map_tweet(
         .ok_or_else(|| incomplete("the author has no readable created_at"))?;
     let followers = author
         .public_metrics
-        .map(|m| m.followers_count)
-        .ok_or_else(|| incomplete("the author has no public_metrics"))?;
+        .ok_or_else(|| incomplete("the author has no public_metrics"))?
+        .followers_count
+        .ok_or_else(|| incomplete("the author's followers_count is absent"))?;
+    // A count X did not report is not 0: a post without one is skipped rather than
+    // submitted with a number nobody read.
+    let count = |value: Option<u64>, name: &str| {
+        value.ok_or_else(|| incomplete(&format!("its {name} is absent")))
+    };
+    let likes = count(metrics.like_count, "like_count")?;
+    let retweets = count(
+        metrics.retweet_count.or(metrics.repost_count),
+        "retweet_count (or repost_count)",
+    )?;
+    let replies = count(metrics.reply_count, "reply_count")?;
+    let quotes = count(metrics.quote_count, "quote_count")?;
     let is_retweet = tweet
         .referenced_tweets
         .iter()
@@ -188,10 +199,10 @@ fn map_tweet(
         author: author.username.clone(),
         created_at,
         account_age_days: whole_days(account_created, now),
-        likes: metrics.like_count,
-        retweets: metrics.retweet_count,
-        replies: metrics.reply_count,
-        quotes: metrics.quote_count,
+        likes,
+        retweets,
+        replies,
+        quotes,
         followers,
         lang: tweet.lang.clone(),
         is_retweet,
@@ -291,6 +302,39 @@ mod tests {
         assert!(posts[1].as_ref().unwrap().is_retweet);
         let orphan = posts[2].as_ref().unwrap_err();
         assert!(orphan.reason.contains("author"), "{orphan:?}");
+    }
+
+    #[test]
+    fn newer_count_names_are_read_and_a_post_missing_a_count_is_skipped_not_zeroed() {
+        let reply: SearchResponse = serde_json::from_str(
+            r#"{
+            "data": [
+                {"id": "11", "text": "a", "author_id": "7", "created_at": "2025-11-25T22:00:00.000Z",
+                 "public_metrics": {"repost_count": 4, "reply_count": 2, "like_count": 10, "quote_count": 1}},
+                {"id": "12", "text": "b", "author_id": "7", "created_at": "2025-11-25T22:00:00.000Z",
+                 "public_metrics": {"retweet_count": 4, "reply_count": 2, "quote_count": 1}},
+                {"id": "13", "text": "c", "author_id": "8", "created_at": "2025-11-25T22:00:00.000Z",
+                 "public_metrics": {"retweet_count": 4, "reply_count": 2, "like_count": 10, "quote_count": 1}}
+            ],
+            "includes": {"users": [
+                {"id": "7", "username": "alice", "created_at": "2024-11-26T00:00:01.000Z",
+                 "public_metrics": {"followers_count": 1200, "post_count": 9}},
+                {"id": "8", "username": "bob", "created_at": "2024-11-26T00:00:01.000Z",
+                 "public_metrics": {"post_count": 9}}
+            ]},
+            "meta": {"result_count": 3}
+        }"#,
+        )
+        .unwrap();
+        let posts = reply.posts(NOW);
+        assert_eq!(posts[0].as_ref().unwrap().retweets, 4, "repost_count");
+        let no_likes = posts[1].as_ref().unwrap_err();
+        assert!(no_likes.reason.contains("like_count"), "{no_likes:?}");
+        let no_followers = posts[2].as_ref().unwrap_err();
+        assert!(
+            no_followers.reason.contains("followers_count"),
+            "{no_followers:?}"
+        );
     }
 
     #[test]

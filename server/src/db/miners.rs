@@ -96,24 +96,29 @@ pub async fn window_scores(
     hotkey: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<MinerWindowScore>> {
-    let rows = sqlx::query!(
-        r#"select window_index, score, reward, posts, failed_validations, penalty_factor
-           from window_scores where miner_hotkey = $1
-           order by window_index desc limit $2"#,
-        hotkey,
-        limit
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "select window_index, score, reward, posts, failed_validations, penalty_factor,
+                credibility, copies
+         from window_scores where miner_hotkey = $1
+         order by window_index desc limit $2",
     )
+    .bind(hotkey)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| MinerWindowScore {
-            window: r.window_index as u64,
-            score: r.score,
-            reward: r.reward,
-            posts: r.posts as u32,
-            failed_validations: r.failed_validations as u32,
-            penalty_factor: r.penalty_factor,
+    rows.into_iter()
+        .map(|r| {
+            Ok(MinerWindowScore {
+                window: r.try_get::<i64, _>("window_index")? as u64,
+                score: r.try_get("score")?,
+                reward: r.try_get("reward")?,
+                posts: r.try_get::<i32, _>("posts")? as u32,
+                failed_validations: r.try_get::<i32, _>("failed_validations")? as u32,
+                penalty_factor: r.try_get("penalty_factor")?,
+                credibility: r.try_get("credibility")?,
+                copies: r.try_get::<i32, _>("copies")? as u32,
+            })
         })
-        .collect())
+        .collect()
 }

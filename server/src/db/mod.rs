@@ -48,6 +48,50 @@ pub fn ends_session(error: &sqlx::Error) -> bool {
     }
 }
 
+/// How long one statement may run, and wait for a lock, in every session the server
+/// opens to answer requests: below the request timeout, so that PostgreSQL ends abandoned
+/// work before the server answers 503 for it (docs/operations.md#timeouts).
+///
+/// Without them a request that timed out (503) leaves its backend waiting on its lock, and
+/// the statement commits later: a 503 would mean "perhaps stored", and backends waiting
+/// behind one long lock would pile up until `max_connections` is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimeouts {
+    /// `statement_timeout`: 80% of the request timeout.
+    pub statement: Duration,
+    /// `lock_timeout`: half the request timeout, so a statement stuck behind a lock gives
+    /// up well before the request does.
+    pub lock: Duration,
+}
+
+impl SessionTimeouts {
+    /// The timeouts for requests limited to `request_timeout` (at least 1 ms each: 0 would
+    /// mean "no limit" to PostgreSQL).
+    pub fn for_requests(request_timeout: Duration) -> Self {
+        let at_least_1ms = |d: Duration| d.max(Duration::from_millis(1));
+        Self {
+            statement: at_least_1ms(request_timeout.mul_f64(0.8)),
+            lock: at_least_1ms(request_timeout / 2),
+        }
+    }
+
+    /// `options` with these timeouts set as session parameters (sent when each connection
+    /// starts, so they cost no round trip).
+    pub fn apply(&self, options: PgConnectOptions) -> PgConnectOptions {
+        options.options([
+            ("statement_timeout", self.statement.as_millis().to_string()),
+            ("lock_timeout", self.lock.as_millis().to_string()),
+        ])
+    }
+}
+
+/// Whether `error` is PostgreSQL ending a statement for a timeout: 57014 (query canceled,
+/// which `statement_timeout` raises) or 55P03 (lock not available, from `lock_timeout`).
+/// The statement wrote nothing; the request is answered 503.
+pub fn is_timeout(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("57014" | "55P03")))
+}
+
 /// Opens a pool on `url` with the default acquire timeout.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await

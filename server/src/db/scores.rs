@@ -1,12 +1,19 @@
-//! Window scores: computed once when a closed window is first asked for, then frozen.
+//! Window scores: published once a closed window is final, then frozen.
+//!
+//! A window is **final** when every post sampled in it has a decided verdict, or at the
+//! latest [`deadline`] (`SCORES_GRACE_BLOCKS` after its last block), whichever comes first.
+//! From then on nothing can count in it any more (a failure decided later counts in the
+//! window the server is in), so its scores are the same whoever asks and whenever: the
+//! first request after it is final publishes them, in [`publish_window`].
 
 use std::collections::BTreeMap;
 
-use sqlx::PgPool;
+use protocol::WindowInfo;
 use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Row};
 
 use crate::db::validation::PUBLICATION_LOCK;
-use crate::scoring::{PostForScore, WindowScore, window_scores};
+use crate::scoring::{PostForScore, ScoringRules, WindowScore, window_scores};
 
 /// A window's published scores.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +26,53 @@ pub struct Publication {
     pub newly_published: bool,
 }
 
-/// The scores of `window`, published now (with the current block) if they never were.
+/// A closed window whose scores are not final yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotFinal {
+    /// Sampled posts of the window without a decided verdict.
+    pub undecided: u64,
+    /// The block from which the window is final whatever verdicts are missing.
+    pub final_by_block: u64,
+}
+
+/// The first block at which `window` is final even with undecided posts: `grace_blocks`
+/// after its last block.
+pub fn deadline(window: u64, blocks_per_window: u64, grace_blocks: u64) -> u64 {
+    (window + 1)
+        .saturating_mul(blocks_per_window)
+        .saturating_add(grace_blocks)
+}
+
+/// Whether the closed `window` is final at `at`: `Ok(())`, or what it still waits for.
+pub async fn finality(
+    pool: &PgPool,
+    window: u64,
+    at: &WindowInfo,
+    grace_blocks: u64,
+) -> sqlx::Result<Result<(), NotFinal>> {
+    let final_by_block = deadline(window, at.blocks_per_window, grace_blocks);
+    if at.current_block >= final_by_block {
+        return Ok(Ok(()));
+    }
+    let undecided: i64 = sqlx::query_scalar(
+        "select count(*) from validation_tasks t join submissions s using (validation_id)
+         where s.window_index = $1 and t.outcome is null",
+    )
+    .bind(window as i64)
+    .fetch_one(pool)
+    .await?;
+    Ok(if undecided == 0 {
+        Ok(())
+    } else {
+        Err(NotFinal {
+            undecided: undecided as u64,
+            final_by_block,
+        })
+    })
+}
+
+/// The scores of the closed `window`: those published, or published now (with the current
+/// block) if the window is final; [`NotFinal`] otherwise, and nothing is stored.
 ///
 /// Publication happens once: under an exclusive advisory lock that verdict writers take in
 /// shared mode, the first caller records the publication and the scores in one
@@ -27,89 +80,120 @@ pub struct Publication {
 pub async fn publish_or_get(
     pool: &PgPool,
     window: u64,
-    current_block: u64,
-    failed_factor: f64,
-) -> sqlx::Result<Publication> {
+    at: &WindowInfo,
+    rules: &ScoringRules,
+    grace_blocks: u64,
+) -> sqlx::Result<Result<Publication, NotFinal>> {
     if let Some(published) = get(pool, window).await? {
-        return Ok(published);
+        return Ok(Ok(published));
+    }
+    if let Err(pending) = finality(pool, window, at, grace_blocks).await? {
+        return Ok(Err(pending));
     }
     let mut tx = pool.begin().await?;
     sqlx::query("select pg_advisory_xact_lock($1)")
         .bind(PUBLICATION_LOCK)
         .execute(&mut *tx)
         .await?;
-    let inserted = sqlx::query_scalar!(
-        r#"insert into window_publications (window_index, published_block) values ($1, $2)
-           on conflict (window_index) do nothing
-           returning published_block"#,
-        window as i64,
-        current_block as i64
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "insert into window_publications (window_index, published_block) values ($1, $2)
+         on conflict (window_index) do nothing
+         returning published_block",
     )
+    .bind(window as i64)
+    .bind(at.current_block as i64)
     .fetch_optional(&mut *tx)
     .await?;
     if inserted.is_none() {
         tx.commit().await?;
         return get(pool, window)
             .await
-            .map(|p| p.expect("a publication row was found"));
+            .map(|p| Ok(p.expect("a publication row was found")));
     }
-    let posts = sqlx::query!(
-        r#"select miner_hotkey, post_date, likes, retweets, responses, followers,
-                  tokens as "tokens: Json<BTreeMap<String, f64>>",
-                  extract(epoch from accepted_at)::bigint as "accepted_unix!"
-           from submissions where window_index = $1"#,
-        window as i64
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|r| PostForScore {
-        miner_hotkey: r.miner_hotkey,
-        date: r.post_date,
-        likes: r.likes,
-        retweets: r.retweets,
-        replies: r.responses,
-        followers: r.followers,
-        tokens: r.tokens.0,
-        accepted_unix: r.accepted_unix,
-    })
-    .collect::<Vec<_>>();
-    let failures: BTreeMap<String, u32> = sqlx::query!(
-        r#"select s.miner_hotkey, count(*) as "failed!"
-           from validation_tasks t join submissions s using (validation_id)
-           where t.outcome = 'fail' and t.counted_window = $1
-           group by s.miner_hotkey"#,
-        window as i64
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|r| (r.miner_hotkey, r.failed as u32))
-    .collect();
-    let scores = window_scores(&posts, &failures, failed_factor);
-    for row in &scores {
-        sqlx::query!(
-            r#"insert into window_scores
-                   (window_index, miner_hotkey, score, reward, posts, failed_validations, penalty_factor)
-               values ($1, $2, $3, $4, $5, $6, $7)"#,
-            window as i64,
-            row.miner_hotkey,
-            row.score,
-            row.reward,
-            row.posts as i32,
-            row.failed_validations as i32,
-            row.penalty_factor
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    let scores = publish_window(&mut tx, window, rules).await?;
     tx.commit().await?;
     tracing::info!(window, miners = scores.len(), "window scores published");
-    Ok(Publication {
-        published_block: current_block,
+    Ok(Ok(Publication {
+        published_block: at.current_block,
         scores,
         newly_published: true,
+    }))
+}
+
+/// Computes and stores the scores of the final `window`, inside the transaction that
+/// records its publication (and holds the publication lock): everything that must happen
+/// exactly once when a window is published belongs here.
+pub async fn publish_window(
+    conn: &mut PgConnection,
+    window: u64,
+    rules: &ScoringRules,
+) -> sqlx::Result<Vec<WindowScore>> {
+    // A post is a copy when another hotkey's submission of the same post_id came first, by
+    // accepted block and then by the order the server stored them (the identity column).
+    let posts = sqlx::query(
+        r#"select s.miner_hotkey, s.post_date, s.likes, s.retweets, s.responses, s.followers, s.tokens,
+                  extract(epoch from s.accepted_at)::bigint as accepted_unix,
+                  not exists (
+                      select 1 from submissions o
+                      where o.post_id = s.post_id and o.miner_hotkey <> s.miner_hotkey
+                        and (o.accepted_block, o.id) < (s.accepted_block, s.id)) as first_submission
+           from submissions s where s.window_index = $1"#,
+    )
+    .bind(window as i64)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(PostForScore {
+            miner_hotkey: r.try_get("miner_hotkey")?,
+            date: r.try_get("post_date")?,
+            likes: r.try_get("likes")?,
+            retweets: r.try_get("retweets")?,
+            replies: r.try_get("responses")?,
+            followers: r.try_get("followers")?,
+            tokens: r.try_get::<Json<BTreeMap<String, f64>>, _>("tokens")?.0,
+            accepted_unix: r.try_get("accepted_unix")?,
+            first_submission: r.try_get("first_submission")?,
+        })
     })
+    .collect::<sqlx::Result<Vec<_>>>()?;
+    let mut failures: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let counted: Vec<(String, i64)> = sqlx::query_as(
+        "select s.miner_hotkey, t.counted_window
+         from validation_tasks t join submissions s using (validation_id)
+         where t.outcome = 'fail' and t.counted_window between $1 and $2",
+    )
+    .bind(rules.first_window_weighing_on(window) as i64)
+    .bind(window as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (miner, counted_window) in counted {
+        failures
+            .entry(miner)
+            .or_default()
+            .push(counted_window as u64);
+    }
+    let scores = window_scores(window, &posts, &failures, rules);
+    for row in &scores {
+        sqlx::query(
+            "insert into window_scores
+                 (window_index, miner_hotkey, score, reward, posts, failed_validations, penalty_factor,
+                  credibility, copies)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(window as i64)
+        .bind(&row.miner_hotkey)
+        .bind(row.score)
+        .bind(row.reward)
+        .bind(row.posts as i32)
+        .bind(row.failed_validations as i32)
+        .bind(row.penalty_factor)
+        .bind(row.credibility)
+        .bind(row.copies as i32)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(scores)
 }
 
 /// The published scores of `window`, if published.
@@ -123,15 +207,28 @@ pub async fn get(pool: &PgPool, window: u64) -> sqlx::Result<Option<Publication>
     else {
         return Ok(None);
     };
-    let scores = sqlx::query_as!(
-        WindowScore,
-        r#"select miner_hotkey, score, reward, posts::bigint as "posts!", failed_validations::bigint as "failed_validations!",
-                  penalty_factor
-           from window_scores where window_index = $1 order by miner_hotkey"#,
-        window as i64
+    let scores = sqlx::query(
+        "select miner_hotkey, score, reward, posts, failed_validations, penalty_factor,
+                credibility, copies
+         from window_scores where window_index = $1 order by miner_hotkey",
     )
+    .bind(window as i64)
     .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(WindowScore {
+            miner_hotkey: r.try_get("miner_hotkey")?,
+            score: r.try_get("score")?,
+            reward: r.try_get("reward")?,
+            posts: i64::from(r.try_get::<i32, _>("posts")?),
+            failed_validations: i64::from(r.try_get::<i32, _>("failed_validations")?),
+            penalty_factor: r.try_get("penalty_factor")?,
+            credibility: r.try_get("credibility")?,
+            copies: i64::from(r.try_get::<i32, _>("copies")?),
+        })
+    })
+    .collect::<sqlx::Result<Vec<_>>>()?;
     Ok(Some(Publication {
         published_block: published_block as u64,
         scores,

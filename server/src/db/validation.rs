@@ -161,12 +161,20 @@ fn accepted(input: &VerdictInput, status: ItemStatus) -> ItemResult {
 }
 
 /// Records a batch of `validator`'s verdicts at window `at`, in one transaction; one result
-/// per verdict, in order. Re-sending a verdict already recorded changes nothing.
+/// per verdict, in order. Re-sending a verdict already recorded changes nothing. A failure
+/// decided `grace_blocks` or more after its post's window ended counts in the window `at`.
+///
+/// Each verdict is recorded under a savepoint of its own: one the database refuses for
+/// its data (SQLSTATE classes 22, data exception, 23, integrity constraint, and 54, program
+/// limit exceeded) is rejected as `unstorable` and the others are recorded, so no verdict
+/// can hold back the rest of its batch. Any other error (the connection, a timeout) fails
+/// the batch, which the validator sends again.
 pub async fn record(
     pool: &PgPool,
     validator: &str,
     inputs: &[VerdictInput],
     at: WindowInfo,
+    grace_blocks: u64,
 ) -> sqlx::Result<Vec<ItemResult>> {
     let mut tx = pool.begin().await?;
     sqlx::query("select pg_advisory_xact_lock_shared($1)")
@@ -175,10 +183,33 @@ pub async fn record(
         .await?;
     let mut results = Vec::with_capacity(inputs.len());
     for input in inputs {
-        results.push(record_one(&mut tx, validator, input, at).await?);
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        match record_one(&mut savepoint, validator, input, at, grace_blocks).await {
+            Ok(result) => {
+                savepoint.commit().await?;
+                results.push(result);
+            }
+            Err(sqlx::Error::Database(error)) if is_data_error(error.code().as_deref()) => {
+                savepoint.rollback().await?;
+                tracing::warn!(validation.id = %input.validation_id_raw, %error,
+                    "a verdict the database cannot store was rejected");
+                results.push(rejected(
+                    input,
+                    "unstorable",
+                    format!("the database cannot store this verdict: {error}"),
+                ));
+            }
+            Err(error) => return Err(error),
+        }
     }
     tx.commit().await?;
     Ok(results)
+}
+
+/// Whether SQLSTATE `code` says the data of a statement was refused, rather than that the
+/// database or the connection is in trouble.
+fn is_data_error(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("22") || c.starts_with("23") || c.starts_with("54"))
 }
 
 async fn record_one(
@@ -186,6 +217,7 @@ async fn record_one(
     validator: &str,
     input: &VerdictInput,
     at: WindowInfo,
+    grace_blocks: u64,
 ) -> sqlx::Result<ItemResult> {
     let Ok(validation_id) = Uuid::try_parse(&input.validation_id_raw) else {
         return Ok(rejected(
@@ -311,18 +343,23 @@ async fn record_one(
     .execute(&mut *conn)
     .await?;
     if task.outcome.is_none() {
-        decide(conn, validation_id, task.window_index, at).await?;
+        decide(conn, validation_id, task.window_index, at, grace_blocks).await?;
     }
     Ok(accepted(input, ItemStatus::Recorded))
 }
 
 /// Decides the task's outcome once a majority of its slots agree (or all are answered,
-/// when a tie goes to the miner), and the window its outcome counts in.
+/// when a tie goes to the miner), and the window its outcome counts in: the post's own
+/// window until that window is final by its deadline (or published), else the window the
+/// server is in. The window's finality waits for this decision until the deadline, so a
+/// failure can no longer be pushed into a later window by sending the post at a window's
+/// end.
 async fn decide(
     conn: &mut PgConnection,
     validation_id: Uuid,
     post_window: i64,
     at: WindowInfo,
+    grace_blocks: u64,
 ) -> sqlx::Result<()> {
     let tally = sqlx::query!(
         r#"select
@@ -342,18 +379,21 @@ async fn decide(
     } else {
         return Ok(());
     };
-    sqlx::query!(
-        r#"update validation_tasks
-           set outcome = $2, decided_at = now(),
-               counted_window = case
-                   when exists (select 1 from window_publications where window_index = $3) then $4
-                   else $3 end
-           where validation_id = $1"#,
-        validation_id,
-        outcome,
-        post_window,
-        at.current_window as i64,
+    let past_deadline = at.current_block
+        >= crate::db::scores::deadline(post_window as u64, at.blocks_per_window, grace_blocks);
+    sqlx::query(
+        "update validation_tasks
+         set outcome = $2, decided_at = now(),
+             counted_window = case
+                 when $5 or exists (select 1 from window_publications where window_index = $3) then $4
+                 else $3 end
+         where validation_id = $1",
     )
+    .bind(validation_id)
+    .bind(outcome)
+    .bind(post_window)
+    .bind(at.current_window as i64)
+    .bind(past_deadline)
     .execute(&mut *conn)
     .await?;
     Ok(())

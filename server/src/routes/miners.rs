@@ -1,7 +1,7 @@
 //! `GET /v2/miners/{hotkey}`: what a miner needs to see why it scores as it does.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use protocol::api::{ErrorBody, MinerReport, ValidationErrorBody};
@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth;
+use crate::config::RouteClass;
 use crate::db;
 use crate::error::ApiError;
 
@@ -47,10 +48,19 @@ const REPORT_WINDOWS: i64 = 20;
 pub async fn miner_report(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(hotkey): Path<String>,
+    hotkey: Result<Path<String>, PathRejection>,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Json<MinerReport>, ApiError> {
+    // A path that does not decode (`%00%ff` is not UTF-8) gets the 422 shape like any other
+    // bad field, rather than axum's plain-text rejection.
+    let Path(hotkey) = hotkey.map_err(|e| {
+        ApiError::invalid_field(
+            "hotkey",
+            format!("must be an SS58 address: {}", e.body_text()),
+        )
+    })?;
     let signer = auth::require_signature(&state, &headers, b"").await?;
+    auth::require_form(&state, &signer, RouteClass::Miners)?;
     protocol::ss58::decode(&hotkey)
         .map_err(|e| ApiError::invalid_field("hotkey", format!("must be an SS58 address: {e}")))?;
     if signer.hotkey != hotkey

@@ -10,25 +10,29 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth;
+use crate::config::RouteClass;
 use crate::db::scores;
 use crate::error::ApiError;
 
 /// Query of `GET /v2/scores`.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ScoresQuery {
-    /// The window to score (default: the previous, most recently completed window). It
-    /// must have closed.
+    /// The window to score (default: the most recent final window). It must be final.
     pub window: Option<u64>,
 }
 
-/// Miners' scores of a completed window.
+/// Miners' scores of a final window.
 ///
 /// A miner's window score is the mean of the server's own score of each of its posts
-/// accepted in the window, multiplied by `FAILED_VALIDATION_FACTOR` (0.1) when a
-/// validation failure counts in the window. A failure counts in its post's window when it
-/// is decided before that window's scores are first published, otherwise in the window in
-/// which it is decided. Inconclusive verdicts never count. Scores are computed when a
-/// window is first asked for after it closed, stored, and never change afterwards.
+/// accepted in the window (a post another hotkey submitted first scores 0), multiplied by
+/// `FAILED_VALIDATION_FACTOR` (0.1) when a validation failure counts in the window, and by
+/// its credibility: a failure counted `k` windows earlier multiplies the score by
+/// `k / 12` until `k` reaches 12. A window is final once every post sampled in it has a
+/// decided verdict, or `SCORES_GRACE_BLOCKS` after its last block at the latest; a failure
+/// counts in its post's window when decided by then, otherwise in the window in which it
+/// is decided. Scores are stored when first asked for once final and never change.
+/// Without `window`, the most recent final window: the previous one, or the one before it
+/// while the previous one waits for verdicts.
 #[utoipa::path(
     get,
     path = "/v2/scores",
@@ -39,8 +43,8 @@ pub struct ScoresQuery {
         (status = 200, description = "The window's scores", body = ScoresResponse),
         (status = 401, description = "Missing or invalid signature", body = ErrorBody),
         (status = 403, description = "The signer is not a registered validator", body = ErrorBody),
-        (status = 404, description = "No window has completed yet", body = ErrorBody),
-        (status = 422, description = "The window has not closed, or `window` is not a number", body = ValidationErrorBody),
+        (status = 404, description = "No window is final yet", body = ErrorBody),
+        (status = 422, description = "The window has not closed or is not final yet, or `window` is not a number", body = ValidationErrorBody),
         (status = 503, description = "Database or block source unavailable", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait")))
     )
@@ -51,30 +55,44 @@ pub async fn window_scores(
     query: Result<Query<ScoresQuery>, QueryRejection>,
 ) -> Result<Json<ScoresResponse>, ApiError> {
     let signer = auth::require_signature(&state, &headers, b"").await?;
+    auth::require_form(&state, &signer, RouteClass::Validators)?;
     auth::require_validator(&state, &signer.hotkey).await?;
     let invalid = |message: String| ApiError::invalid_field("window", message);
     let Query(query) = query.map_err(|e| invalid(e.body_text()))?;
     let now = state.window()?;
-    let window = match query.window {
+    let rules = state.settings.scoring_rules();
+    let grace = state.settings.scores_grace_blocks;
+    let (window, publication) = match query.window {
         Some(w) if w >= now.current_window => {
             return Err(invalid(format!(
                 "window {w} has not closed yet (the current window is {})",
                 now.current_window
             )));
         }
-        Some(w) => w,
-        None if now.current_window == 0 => {
-            return Err(ApiError::NotFound("no window has completed yet".into()));
+        Some(w) => match scores::publish_or_get(&state.db, w, &now, &rules, grace).await? {
+            Ok(publication) => (w, publication),
+            Err(pending) => {
+                return Err(invalid(format!(
+                    "window {w} is not final yet: {} sampled posts await a verdict; it is final once they are decided, or at block {} at the latest",
+                    pending.undecided, pending.final_by_block
+                )));
+            }
+        },
+        None => {
+            // The previous window, or while it waits for verdicts the one before it, which
+            // is final: its grace ended by the time the previous window closed.
+            let mut found = None;
+            for w in (now.current_window.saturating_sub(2)..now.current_window).rev() {
+                if let Ok(publication) =
+                    scores::publish_or_get(&state.db, w, &now, &rules, grace).await?
+                {
+                    found = Some((w, publication));
+                    break;
+                }
+            }
+            found.ok_or_else(|| ApiError::NotFound("no window is final yet".into()))?
         }
-        None => now.current_window - 1,
     };
-    let publication = scores::publish_or_get(
-        &state.db,
-        window,
-        now.current_block,
-        state.settings.failed_validation_factor,
-    )
-    .await?;
     if publication.newly_published {
         state.metrics.publications.inc();
     }

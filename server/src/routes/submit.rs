@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::extract::{CurrentWindow, SignedBody};
 use crate::AppState;
 use crate::auth;
-use crate::config::{Registration, Settings};
+use crate::config::{Registration, RouteClass, Settings};
 use crate::db::submissions::{self, Admission, Placement, SubmitOutcome};
 use crate::error::{ApiError, WindowedError};
 
@@ -106,6 +106,7 @@ async fn accept(
     // The signature is checked by the extractor; its uuid, the signer's role, the post and
     // the quota are settled by the database in one statement below.
     let SignedBody { signer, body } = signed?;
+    auth::require_form(state, &signer, RouteClass::Miners)?;
     let settings = &state.settings;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -17,6 +17,7 @@ use utoipa::IntoParams;
 use super::extract::SignedBody;
 use crate::AppState;
 use crate::auth;
+use crate::config::RouteClass;
 use crate::db::validation::{self, VerdictInput};
 use crate::error::ApiError;
 
@@ -70,6 +71,7 @@ pub async fn next_tasks(
     query: Result<Query<LeaseQuery>, QueryRejection>,
 ) -> Result<Json<ValidationBatch>, ApiError> {
     let signer = auth::require_signature(&state, &headers, b"").await?;
+    auth::require_form(&state, &signer, RouteClass::Validators)?;
     auth::require_validator(&state, &signer.hotkey).await?;
     let Query(query) = query.map_err(|e| ApiError::invalid_field("limit", e.body_text()))?;
     let limit = query.limit.unwrap_or(10);
@@ -210,6 +212,7 @@ pub async fn record_results(
     State(state): State<AppState>,
     SignedBody { signer, body }: SignedBody,
 ) -> Result<Json<ValidationResultResponse>, ApiError> {
+    auth::require_form(&state, &signer, RouteClass::Validators)?;
     let signer = auth::spend_uuid(&state, signer).await?;
     auth::require_validator(&state, &signer.hotkey).await?;
     let batch = parse_batch(&body).map_err(ApiError::Invalid)?;
@@ -252,26 +255,39 @@ pub async fn record_results(
             validation_id_raw: item.validation_id.clone(),
             miner_hotkey: item.miner_hotkey.clone(),
             outcome,
-            failure: item.failure_reason.clone(),
+            // Bounded and without NUL, whatever the validator sent: a verdict quoting a
+            // hostile submission is stored readably and never outgrows its row
+            // (docs/protocol.md#what-a-verdict-carries).
+            failure: item
+                .failure_reason
+                .as_ref()
+                .map(protocol::verdict::bound_failure_reason),
         });
     }
-    let mut recorded = validation::record(&state.db, &signer.hotkey, &inputs, window)
-        .await?
-        .into_iter();
+    let mut recorded = validation::record(
+        &state.db,
+        &signer.hotkey,
+        &inputs,
+        window,
+        state.settings.scores_grace_blocks,
+    )
+    .await?
+    .into_iter();
     let results: Vec<ItemResult> = answers
         .into_iter()
         .map(|a| a.unwrap_or_else(|| recorded.next().expect("one result per input")))
         .collect();
     for (item, result) in batch.results.iter().zip(&results) {
         if let (ItemStatus::Recorded, Some(outcome)) = (result.status, result.outcome) {
+            // The code as stored (bounded, no NUL), not as sent.
             let code = item
                 .failure_reason
                 .as_ref()
-                .map(|r| r.code.as_str())
-                .filter(|_| outcome != VerdictOutcome::Pass);
+                .filter(|_| outcome != VerdictOutcome::Pass)
+                .map(|r| protocol::verdict::bound_text(&r.code, protocol::verdict::MAX_CODE_CHARS));
             state
                 .metrics
-                .verdict(validation::outcome_name(outcome), code);
+                .verdict(validation::outcome_name(outcome), code.as_deref());
         }
     }
     let count = |status: ItemStatus| results.iter().filter(|r| r.status == status).count() as u32;

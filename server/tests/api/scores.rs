@@ -183,8 +183,10 @@ async fn inconclusive_verdicts_never_lower_a_score() {
         )],
     )
     .await;
-    app.server.blocks().set(1_120);
+    // Undecided, window 10 is final at its deadline, 50 blocks after its end.
+    app.server.blocks().set(1_150);
     let (_, body) = scores(&app, &v, "").await;
+    assert_eq!(body["window"], 10);
     let (_, seen) = report(&app, &m, m.ss58()).await;
     assert_eq!(seen["window_scores"][0]["penalty_factor"], 1.0);
     assert_eq!(body["scores"][m.ss58()], seen["window_scores"][0]["reward"]);
@@ -195,7 +197,7 @@ async fn concurrent_first_requests_publish_once_and_agree() {
     let app = std::sync::Arc::new(app_selecting_everything(1).await);
     submit_posts(&app, &miner(), 2).await;
     let v = std::sync::Arc::new(validator(&app).await);
-    app.server.blocks().set(1_130);
+    app.server.blocks().set(1_150);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..12 {
         let (app, v) = (app.clone(), v.clone());
@@ -203,6 +205,7 @@ async fn concurrent_first_requests_publish_once_and_agree() {
     }
     let replies = tasks.join_all().await;
     assert!(replies.windows(2).all(|w| w[0] == w[1]), "{replies:?}");
+    assert_eq!(replies[0]["window"], 10);
     assert_eq!(
         app.count("select count(*) from window_publications").await,
         1
