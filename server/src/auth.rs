@@ -220,25 +220,35 @@ pub fn no_uid(state: &AppState, hotkey: &str, snapshot: &Snapshot) -> ApiError {
     ))
 }
 
-/// Refuses a signer that may not act as a validator. Listed with `hotkeys add --role
-/// validator` always may; otherwise, with REGISTRATION=metagraph, a UID with a validator
-/// permit and MIN_VALIDATOR_STAKE may; in the other modes only the listed ones may.
-pub async fn require_validator(state: &AppState, hotkey: &str) -> Result<(), ApiError> {
+/// Why `hotkey` may not act as a validator, or `None` when it may. Listed with `hotkeys add
+/// --role validator` it always may; otherwise, with REGISTRATION=metagraph, a UID with a
+/// validator permit and MIN_VALIDATOR_STAKE may (503 when the metagraph is too old to tell);
+/// in the other modes only the listed ones may.
+pub async fn validator_refusal(state: &AppState, hotkey: &str) -> Result<Option<String>, ApiError> {
     let roles = db::hotkeys::roles(&state.db, hotkey).await?;
     if roles.contains(&Role::Validator) {
-        return Ok(());
+        return Ok(None);
     }
-    let refusal = match (&state.settings.registration, &state.metagraph) {
-        (Registration::Metagraph, Some(metagraph)) => {
-            let snapshot = metagraph.fresh_or_503()?;
-            match metagraph.judge_validator(snapshot.neuron(hotkey)) {
-                Ok(()) => return Ok(()),
-                Err(refusal) => validator_refusal(metagraph, &snapshot, hotkey, refusal),
+    Ok(Some(
+        match (&state.settings.registration, &state.metagraph) {
+            (Registration::Metagraph, Some(metagraph)) => {
+                let snapshot = metagraph.fresh_or_503()?;
+                match metagraph.judge_validator(snapshot.neuron(hotkey)) {
+                    Ok(()) => return Ok(None),
+                    Err(refusal) => refusal_message(metagraph, &snapshot, hotkey, refusal),
+                }
             }
-        }
-        _ => format!(
-            "hotkey {hotkey} is not registered as a validator on this server (pulse-server hotkeys add {hotkey} --role validator)"
-        ),
+            _ => format!(
+                "hotkey {hotkey} is not registered as a validator on this server (pulse-server hotkeys add {hotkey} --role validator)"
+            ),
+        },
+    ))
+}
+
+/// Refuses a signer that may not act as a validator ([`validator_refusal`] says why).
+pub async fn require_validator(state: &AppState, hotkey: &str) -> Result<(), ApiError> {
+    let Some(refusal) = validator_refusal(state, hotkey).await? else {
+        return Ok(());
     };
     tracing::Span::current().record("reason", "wrong_role");
     state.metrics.auth_failure("wrong_role");
@@ -246,7 +256,7 @@ pub async fn require_validator(state: &AppState, hotkey: &str) -> Result<(), Api
 }
 
 /// Why the metagraph does not make `hotkey` a validator, and what fixes it.
-fn validator_refusal(
+fn refusal_message(
     metagraph: &Metagraph,
     snapshot: &Snapshot,
     hotkey: &str,

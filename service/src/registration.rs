@@ -98,7 +98,7 @@ pub fn judge(
     identity: &IdentityArgs,
     hotkey: &str,
     needs: Needs,
-) -> Result<Neuron, NotReady> {
+) -> Result<Neuron, Box<NotReady>> {
     let wallet = format!(
         "--wallet.name {} --wallet.hotkey {}",
         identity.wallet_name, identity.wallet_hotkey
@@ -112,28 +112,28 @@ pub fn judge(
     };
     let netuid = target.netuid;
     let Some(neuron) = neurons.iter().find(|n| n.hotkey == hotkey) else {
-        return Err(NotReady::NoUid {
+        return Err(Box::new(NotReady::NoUid {
             hotkey: hotkey.into(),
             netuid,
             block,
             network: target.endpoint.network.clone(),
             wallet,
             chain,
-        });
+        }));
     };
     if let Needs::Validator { min_stake_rao } = needs {
         if !neuron.validator_permit {
-            return Err(NotReady::NoPermit {
+            return Err(Box::new(NotReady::NoPermit {
                 hotkey: hotkey.into(),
                 uid: neuron.uid,
                 netuid,
                 block,
                 wallet,
                 chain,
-            });
+            }));
         }
         if neuron.stake_rao < min_stake_rao {
-            return Err(NotReady::LowStake {
+            return Err(Box::new(NotReady::LowStake {
                 hotkey: hotkey.into(),
                 uid: neuron.uid,
                 netuid,
@@ -142,7 +142,7 @@ pub fn judge(
                 min: tao(min_stake_rao),
                 wallet,
                 chain,
-            });
+            }));
         }
     }
     Ok(neuron.clone())

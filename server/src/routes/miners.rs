@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth;
-use crate::config::{Role, RouteClass};
+use crate::config::RouteClass;
 use crate::db;
 use crate::error::ApiError;
 
@@ -64,9 +64,9 @@ pub async fn miner_report(
     protocol::ss58::decode(&hotkey)
         .map_err(|e| ApiError::invalid_field("hotkey", format!("must be an SS58 address: {e}")))?;
     if signer.hotkey != hotkey
-        && !db::hotkeys::roles(&state.db, &signer.hotkey)
+        && auth::validator_refusal(&state, &signer.hotkey)
             .await?
-            .contains(&Role::Validator)
+            .is_some()
     {
         return Err(ApiError::Forbidden(format!(
             "only {hotkey} itself or a validator may read this report (signed by {})",

@@ -318,8 +318,14 @@ async fn validators_need_a_permit_and_the_minimum_stake() {
         "{detail}"
     );
 
-    // Scores and verdicts are behind the same check.
+    // Scores, verdicts and other miners' reports are behind the same check.
     let (status, _) = json(poor.get(&client, &server.url("/v2/scores")).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let report = server.url(&format!("/v2/miners/{}", permitless.ss58()));
+    let (status, body) = json(good.get(&client, &report).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let report = server.url(&format!("/v2/miners/{}", good.ss58()));
+    let (status, _) = json(poor.get(&client, &report).await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // A validator listed with `hotkeys add` needs neither.
     server::db::hotkeys::add(&server.state.db, poor.ss58(), Role::Validator)
@@ -477,7 +483,7 @@ async fn a_deregistered_miner_is_refused_by_three_server_processes_after_the_nex
             },
         )
         .await;
-        let (status, body) = submit(&client, &server.url(""), &miner).await;
+        let (status, body) = submit(client, &server.url(""), &miner).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
@@ -517,7 +523,7 @@ async fn a_deregistered_miner_is_refused_by_three_server_processes_after_the_nex
             .unwrap_or_else(|| panic!("no block in {detail}"));
         assert!(block >= after, "{detail}");
         // The others keep their UIDs.
-        let (status, body) = submit(&client, &base, &other).await;
+        let (status, body) = submit(client, &base, &other).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     // One record per subnet, written by whichever process held the lock.
