@@ -221,6 +221,21 @@ pub struct ServeArgs {
     #[arg(long, env = "FAILED_VALIDATION_FACTOR", default_value_t = 0.1, global = true,
           value_parser = probability)]
     pub failed_validation_factor: f64,
+    /// Whether the public read API publishes the text of stored posts. Off by default: X's
+    /// terms let anyone republish post ids and labels derived from posts, not their text.
+    #[arg(long, env = "PUBLISH_POST_TEXT", default_value_t = false, global = true,
+          action = clap::ArgAction::Set)]
+    pub publish_post_text: bool,
+    /// Requests per minute one IP address may make to the public read API (`/v2/signal/...`),
+    /// and failed authentications per minute one IP address may have on any route, before
+    /// it is answered 429 with `Retry-After`; 0 turns the limit off.
+    #[arg(
+        long,
+        env = "PUBLIC_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub public_rate_limit_per_minute: u32,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PULSE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, global = true)]
     pub max_body_bytes: usize,
@@ -288,6 +303,10 @@ pub struct Settings {
     pub validation_verdicts: u16,
     /// Window-score factor when posts failed validation.
     pub failed_validation_factor: f64,
+    /// Whether the read API publishes post text.
+    pub publish_post_text: bool,
+    /// Public requests (and failed authentications) per IP address per minute; 0: no limit.
+    pub public_rate_limit_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -306,6 +325,8 @@ impl Default for Settings {
             validation_lease: Duration::from_secs(300),
             validation_verdicts: 1,
             failed_validation_factor: 0.1,
+            publish_post_text: false,
+            public_rate_limit_per_minute: 600,
         }
     }
 }
@@ -330,6 +351,8 @@ impl From<&ServeArgs> for Settings {
             validation_lease: Duration::from_secs(args.validation_lease_secs),
             validation_verdicts: args.validation_verdicts,
             failed_validation_factor: args.failed_validation_factor,
+            publish_post_text: args.publish_post_text,
+            public_rate_limit_per_minute: args.public_rate_limit_per_minute,
         }
     }
 }

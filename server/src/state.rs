@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::db::lane::Lane;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::ratelimit::RateLimits;
 
 /// What every request handler shares.
 #[derive(Clone, Debug)]
@@ -28,6 +29,8 @@ pub struct AppState {
     /// X-Auth signatures this process has verified (reference clients reuse one X-Auth
     /// header for many requests).
     pub x_auth_memo: Arc<XAuthMemo>,
+    /// Per-IP counters of public requests and failed authentications.
+    pub rate_limits: Arc<RateLimits>,
 }
 
 /// Most X-Auth signatures remembered: a subnet's 256 miners reusing a header for 40 s of
@@ -46,6 +49,7 @@ impl AppState {
             blocks,
             metrics: Arc::new(Metrics::new()),
             x_auth_memo: Arc::new(XAuthMemo::new(X_AUTH_MEMO_CAPACITY)),
+            rate_limits: Arc::new(RateLimits::default()),
         }
     }
 

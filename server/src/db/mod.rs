@@ -8,6 +8,7 @@ pub mod lane;
 pub mod miners;
 pub mod nonces;
 pub mod scores;
+pub mod signal;
 pub mod submissions;
 pub mod validation;
 

@@ -103,6 +103,7 @@ pub async fn publish_or_get(
         .execute(&mut *tx)
         .await?;
     }
+    crate::db::signal::aggregate_window(&mut tx, window).await?;
     tx.commit().await?;
     tracing::info!(window, miners = scores.len(), "window scores published");
     Ok(Publication {

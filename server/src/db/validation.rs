@@ -174,9 +174,17 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
     let mut results = Vec::with_capacity(inputs.len());
+    let mut recorded = Vec::new();
     for input in inputs {
-        results.push(record_one(&mut tx, validator, input, at).await?);
+        let result = record_one(&mut tx, validator, input, at).await?;
+        if result.status == ItemStatus::Recorded
+            && let Ok(id) = Uuid::try_parse(&input.validation_id_raw)
+        {
+            recorded.push(id);
+        }
+        results.push(result);
     }
+    crate::db::signal::refresh_after_verdicts(&mut tx, &recorded).await?;
     tx.commit().await?;
     Ok(results)
 }

@@ -16,6 +16,7 @@ mod openapi;
 mod sampling;
 mod schema_fuzz;
 mod scores;
+mod signal;
 mod status;
 mod submit;
 mod submit_function;
