@@ -157,3 +157,163 @@ async fn a_verdict_after_publication_updates_the_window_in_the_same_commit() {
     // penalised there, not retroactively in window 10: its post is out as failed, no more.
     assert_eq!(after["excluded_penalised"], 0, "{after}");
 }
+
+async fn get(app: &App, path: &str, etag: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path));
+    if let Some(etag) = etag {
+        request = request.header("If-None-Match", etag);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_read_api_shows_a_published_window_with_etags_keyset_pages_and_exports() {
+    let app = app_selecting_everything(1).await;
+    let m = miner();
+    for i in 0..5 {
+        submit(
+            &app,
+            &m,
+            unique_post_id(),
+            "talisman_ai",
+            if i % 2 == 0 { 0.5 } else { -0.5 },
+            10,
+        )
+        .await;
+    }
+    let v = validator(&app).await;
+    let batch = poll(&app, &v, 100).await;
+    let results = batch["payloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| verdict(&v, p, "pass", None))
+        .collect();
+    send_results(&app, &v, results).await;
+    publish(&app, &v).await;
+
+    let (status, subnets) = json(get(&app, "/v2/signal/subnets", None).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let talisman = subnets["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["netuid"] == 45)
+        .unwrap();
+    assert_eq!(talisman["latest"]["posts"], 5, "{talisman}");
+    assert_eq!(talisman["latest"]["passed"], 5, "{talisman}");
+
+    // Settled (every sampled post decided): cached for a year; the ETag revalidates.
+    let reply = get(&app, "/v2/signal/windows/10", None).await;
+    assert_eq!(reply.status(), StatusCode::OK);
+    assert_eq!(
+        reply.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let etag = reply.headers()["etag"].to_str().unwrap().to_string();
+    let summary: Value = reply.json().await.unwrap();
+    assert_eq!(summary["settled"], true);
+    assert_eq!(summary["subnets"][0]["name"], "talisman_ai");
+    assert_eq!(summary["subnets"][0]["mean_sentiment"], 0.1, "{summary}");
+    assert_eq!(summary["miners"][0]["miner_hotkey"], m.ss58());
+    let again = get(&app, "/v2/signal/windows/10", Some(&etag)).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        get(&app, "/v2/signal/windows/11", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Keyset pages of 2: every post once, newest first, text withheld by default.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v2/signal/posts?subnet=45&limit=2&cursor={c}"),
+            None => "/v2/signal/posts?subnet=45&limit=2".to_string(),
+        };
+        let (status, page) = json(get(&app, &path, None).await).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for post in page["posts"].as_array().unwrap() {
+            assert!(post["content"].is_null(), "{post}");
+            assert_eq!(post["validation"], "passed");
+            seen.push(post["post_id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 5);
+    let (_, bearish) = json(
+        get(
+            &app,
+            "/v2/signal/posts?subnet=talisman_ai&sentiment=bearish",
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(bearish["posts"].as_array().unwrap().len(), 2, "{bearish}");
+    let (status, _) =
+        json(get(&app, "/v2/signal/posts?subnet=45&cursor=nonsense", None).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let csv = get(&app, "/v2/signal/windows/10/export.csv", None).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()["etag"].to_str().unwrap().starts_with('"'));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    assert!(lines[0].starts_with("validation_id,post_id,miner_hotkey,netuid,subnet,window"));
+    let jsonl = get(&app, "/v2/signal/windows/10/export.jsonl", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let items: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(items.len(), 5);
+    assert!(items.iter().all(|i| i["netuid"] == 45 && i["window"] == 10));
+
+    let (status, found) = json(get(&app, "/v2/signal/search?q=strong&subnet=45", None).await).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["posts"].as_array().unwrap().len(), 5, "{found}");
+    assert!(found["posts"][0]["rank"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn public_requests_beyond_the_per_ip_limit_are_429_with_retry_after() {
+    let app = App::with_settings(server::config::Settings {
+        public_rate_limit_per_minute: 3,
+        ..testkit::test_settings()
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(
+            get(&app, "/v2/signal/subnets", None).await.status(),
+            StatusCode::OK
+        );
+    }
+    let refused = get(&app, "/v2/signal/subnets", None).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Other routes are not public-limited; three failed authentications are.
+    assert_eq!(get(&app, "/v2/status", None).await.status(), StatusCode::OK);
+    for _ in 0..3 {
+        let reply = app.client.get(app.url("/v2/scores")).send().await.unwrap();
+        assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    }
+    let reply = app.client.get(app.url("/v2/status")).send().await.unwrap();
+    assert_eq!(reply.status(), StatusCode::TOO_MANY_REQUESTS);
+}
