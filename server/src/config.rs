@@ -269,6 +269,21 @@ pub struct ServeArgs {
     /// final earlier, as soon as every sampled post is decided.
     #[arg(long, env = "SCORES_GRACE_BLOCKS", default_value_t = DEFAULT_SCORES_GRACE_BLOCKS, global = true)]
     pub scores_grace_blocks: u64,
+    /// Whether the public read API publishes the text of stored posts. Off by default: X's
+    /// terms let anyone republish post ids and labels derived from posts, not their text.
+    #[arg(long, env = "PUBLISH_POST_TEXT", default_value_t = false, global = true,
+          action = clap::ArgAction::Set)]
+    pub publish_post_text: bool,
+    /// Requests per minute one IP address may make to the public read API (`/v2/signal/...`),
+    /// and failed authentications per minute one IP address may have on any route, before
+    /// it is answered 429 with `Retry-After`; 0 turns the limit off.
+    #[arg(
+        long,
+        env = "PUBLIC_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub public_rate_limit_per_minute: u32,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "PULSE_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES, global = true)]
     pub max_body_bytes: usize,
@@ -361,6 +376,10 @@ pub struct Settings {
     pub validator_auth: AcceptedAuth,
     /// The identity Epistula requests must be signed for, if any.
     pub server_identity: Option<String>,
+    /// Whether the read API publishes post text.
+    pub publish_post_text: bool,
+    /// Public requests (and failed authentications) per IP address per minute; 0: no limit.
+    pub public_rate_limit_per_minute: u32,
 }
 
 impl Settings {
@@ -401,6 +420,8 @@ impl Default for Settings {
             miner_auth: AcceptedAuth::Any,
             validator_auth: AcceptedAuth::Any,
             server_identity: None,
+            publish_post_text: false,
+            public_rate_limit_per_minute: 600,
         }
     }
 }
@@ -434,6 +455,8 @@ impl From<&ServeArgs> for Settings {
                 .map(str::trim)
                 .filter(|id| !id.is_empty())
                 .map(str::to_owned),
+            publish_post_text: args.publish_post_text,
+            public_rate_limit_per_minute: args.public_rate_limit_per_minute,
         }
     }
 }

@@ -18,6 +18,7 @@
 //! - [`db`]: the SQL, one module per table group.
 //! - [`error`]: the error type and the wire shape of every error.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
+//! - [`ratelimit`]: per-IP limits of public requests and failed authentications.
 //! - [`listen`]: the connection loop (connection cap, header timeout, graceful shutdown).
 //!
 //! Tests drive the server through [`router`] and [`serve`] with an [`AppState`] of their
@@ -35,6 +36,7 @@ pub mod listen;
 pub mod metagraph;
 pub mod metrics;
 pub mod page;
+pub mod ratelimit;
 pub mod routes;
 pub mod scoring;
 pub mod startup;
@@ -76,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             time_limit(timeout, request, next)
         }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             count_request(Arc::clone(&metrics), request, next)
         }))

@@ -58,7 +58,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -79,7 +79,12 @@ pub async fn serve(
         let connection = builder
             .serve_connection_with_upgrades(
                 TokioIo::new(stream),
-                TowerToHyperService::new(app.clone()),
+                // The peer's address reaches handlers and middleware as `ConnectInfo`
+                // (the per-IP rate limits read it).
+                TowerToHyperService::new(tower::Layer::layer(
+                    &axum::Extension(axum::extract::ConnectInfo(peer)),
+                    app.clone(),
+                )),
             )
             .into_owned();
         let connection = graceful.watch(connection);

@@ -13,6 +13,7 @@ use crate::db::lane::Lane;
 use crate::error::ApiError;
 use crate::metagraph::Metagraph;
 use crate::metrics::Metrics;
+use crate::ratelimit::RateLimits;
 
 /// What every request handler shares.
 #[derive(Clone, Debug)]
@@ -32,6 +33,8 @@ pub struct AppState {
     pub x_auth_memo: Arc<XAuthMemo>,
     /// The subnet's metagraph, with REGISTRATION=metagraph.
     pub metagraph: Option<Metagraph>,
+    /// Per-IP counters of public requests and failed authentications.
+    pub rate_limits: Arc<RateLimits>,
 }
 
 /// Most X-Auth signatures remembered: a subnet's 256 miners reusing a header for 40 s of
@@ -59,6 +62,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             x_auth_memo: Arc::new(XAuthMemo::new(X_AUTH_MEMO_CAPACITY)),
             metagraph: None,
+            rate_limits: Arc::new(RateLimits::default()),
         }
     }
 

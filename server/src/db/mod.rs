@@ -10,6 +10,7 @@ pub mod miners;
 pub mod nonces;
 pub mod overview;
 pub mod scores;
+pub mod signal;
 pub mod submissions;
 pub mod validation;
 

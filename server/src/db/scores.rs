@@ -111,6 +111,7 @@ pub async fn publish_or_get(
             .map(|p| Ok(p.expect("a publication row was found")));
     }
     let scores = publish_window(&mut tx, window, rules).await?;
+    crate::db::signal::aggregate_window(&mut tx, window).await?;
     tx.commit().await?;
     tracing::info!(window, miners = scores.len(), "window scores published");
     Ok(Ok(Publication {

@@ -182,11 +182,17 @@ pub async fn record(
         .execute(&mut *tx)
         .await?;
     let mut results = Vec::with_capacity(inputs.len());
+    let mut recorded = Vec::new();
     for input in inputs {
         let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
         match record_one(&mut savepoint, validator, input, at, grace_blocks).await {
             Ok(result) => {
                 savepoint.commit().await?;
+                if result.status == ItemStatus::Recorded
+                    && let Ok(id) = Uuid::try_parse(&input.validation_id_raw)
+                {
+                    recorded.push(id);
+                }
                 results.push(result);
             }
             Err(sqlx::Error::Database(error)) if is_data_error(error.code().as_deref()) => {
@@ -202,6 +208,7 @@ pub async fn record(
             Err(error) => return Err(error),
         }
     }
+    crate::db::signal::refresh_after_verdicts(&mut tx, &recorded).await?;
     tx.commit().await?;
     Ok(results)
 }

@@ -10,6 +10,7 @@
 //! - [`validation`]: `GET /v2/validation` and `POST /v2/validation_result`.
 //! - [`scores`]: `GET /v2/scores`.
 //! - [`metagraph`]: `GET /v2/metagraph`.
+//! - [`signal`]: the public read API, `GET /v2/signal/...`.
 //! - [`health`]: `GET /health` and `GET /ready`.
 //! - [`metrics`]: `GET /metrics`.
 //! - [`extract`]: what the handlers share: the signed body of every route that takes one,
@@ -21,6 +22,7 @@ pub mod metagraph;
 pub mod metrics;
 pub mod miners;
 pub mod scores;
+pub mod signal;
 pub mod status;
 pub mod submit;
 pub mod validation;
@@ -80,6 +82,7 @@ impl Modify for SecuritySchemes {
         (name = "miner", description = "Submitting posts"),
         (name = "validator", description = "Checking sampled posts and reading window scores (registered validators only)"),
         (name = "chain", description = "Blocks, windows and quota"),
+        (name = "signal", description = "The signal, public: each subnet's pulse per window, posts, exports, search (no authentication; rate-limited per IP address, 429 with Retry-After)"),
         (name = "operations", description = "Health and readiness probes")
     ),
     modifiers(&SecuritySchemes)
@@ -96,6 +99,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(validation::record_results))
         .routes(routes!(scores::window_scores))
         .routes(routes!(metagraph::metagraph))
+        .routes(routes!(signal::subnets))
+        .routes(routes!(signal::series))
+        .routes(routes!(signal::window_summary))
+        .routes(routes!(signal::export_jsonl))
+        .routes(routes!(signal::export_csv))
+        .routes(routes!(signal::posts))
+        .routes(routes!(signal::search))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))

@@ -20,6 +20,7 @@ mod page;
 mod sampling;
 mod schema_fuzz;
 mod scores;
+mod signal;
 mod status;
 mod submit;
 mod submit_function;
