@@ -914,7 +914,10 @@ mod tests {
         let (_, weights) = process_weights(&[(0, 0.9), (1, 0.05), (2, 0.05)], 3, 1, 32768);
         let largest = weights.iter().copied().fold(0.0f32, f32::max);
         assert!(largest <= 32768.0 / 65535.0, "{weights:?}");
-        assert!(largest > 0.45, "capped at the limit, not below it: {weights:?}");
+        assert!(
+            largest > 0.45,
+            "capped at the limit, not below it: {weights:?}"
+        );
         let (uids, values) = convert_weights(
             &[0, 1, 2],
             &weights.iter().map(|w| f64::from(*w)).collect::<Vec<_>>(),
