@@ -421,6 +421,8 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
         ),
         // The shortest poll: verdicts follow submissions within a second or two.
         ("VALIDATOR_POLL_SECS", "1".into()),
+        // The double cannot decrypt drand timelocks: hash commits are what it reveals.
+        ("VALIDATOR_COMMIT_REVEAL", "hash".into()),
     ]));
     supervisor.spawn(Spec {
         name: "validator".into(),
@@ -554,6 +556,9 @@ async fn start_chain(
                 ((context.cli.block_time_secs * 1000.0).round().max(1.0) as u64).to_string(),
             ),
             ("CHAIN_NETUIDS", NETUID.to_string()),
+            // Weights set in one extrinsic land each tempo (99 + 1 blocks, one window); with
+            // commit-reveal turned on through the admin API the validator commits, then reveals.
+            ("CHAIN_COMMIT_REVEAL", "false".into()),
             ("LOG_FORMAT", "text".into()),
         ]),
         log: context.layout.log("chain"),

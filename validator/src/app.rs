@@ -7,14 +7,21 @@ use anyhow::Context;
 use client::ApiClient;
 use service::Program;
 use service::shutdown::{OnSignal, on_signal};
+use subtensor::{RpcOptions, Subtensor, TxOptions};
 
-use crate::chain_weights::Setter;
+use crate::chain_weights::{ChainSettings, ChainWeightSetter, Setter};
 use crate::config::{Cli, Command, ValidatorArgs};
 use crate::lookup::XClient;
 use crate::outbox::Outbox;
 use crate::report::Reporter;
 use crate::validating::{Settings, Validator};
 use crate::weights::{Burn, FileWeightSetter, Metagraph, StateFile};
+
+/// Seconds per block on finney, which a timelocked commit aims its drand round by.
+const FINNEY_BLOCK_SECS: f64 = 12.0;
+/// How long the loop waits for a weights extrinsic to be included (a mortal era is 64
+/// blocks; a few blocks is normal).
+const WATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// `pulse-validator` through `service::main`: `run` and `once` validate, `config` prints.
 impl Program for Cli {
@@ -27,8 +34,9 @@ impl Program for Cli {
     }
 }
 
-/// The validator `args` describe: hotkey, clients, analyser, outbox, state, file weights.
-pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<Setter>> {
+/// The validator `args` describe: hotkey, clients, analyser, outbox, state, and weights on
+/// chain with a subtensor (its metadata checked before anything is signed), else to a file.
+pub async fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<Setter>> {
     let hotkey = args.identity.load().context("loading the hotkey")?;
     let timeout = args.http_timeout();
     let api = ApiClient::new(args.api_url(), hotkey.clone(), args.signing.auth, timeout)?
@@ -40,7 +48,28 @@ pub fn build_validator(args: &ValidatorArgs) -> anyhow::Result<Validator<Setter>
     let state_dir = args.hotkey_state_dir(hotkey.ss58());
     let outbox = Outbox::open(&state_dir)?;
     let state_file = StateFile::new(&state_dir);
-    let setter = Setter::File(FileWeightSetter::new(&state_dir));
+    let setter = match args.subtensor.target()? {
+        None => Setter::File(FileWeightSetter::new(&state_dir)),
+        Some(target) => {
+            let subtensor = Subtensor::connect(&target.endpoint, RpcOptions::default())
+                .await
+                .with_context(|| format!("connecting to the subtensor at {}", target.endpoint))?;
+            let settings = ChainSettings {
+                netuid: target.netuid,
+                mecid: 0,
+                commit_reveal: args.commit_reveal,
+                version_key: args.weights_version_key,
+                block_time_secs: FINNEY_BLOCK_SECS,
+                tx: TxOptions {
+                    watch_timeout: WATCH_TIMEOUT,
+                    ..TxOptions::default()
+                },
+            };
+            Setter::Chain(Box::new(
+                ChainWeightSetter::new(subtensor, hotkey.clone(), settings, &state_dir).await?,
+            ))
+        }
+    };
     if let Some(path) = &args.metagraph {
         // A wrong path or format is reported at start, not first at the end of a window.
         Metagraph::load(path)?;
@@ -102,7 +131,7 @@ pub async fn check_registration(args: &ValidatorArgs) -> anyhow::Result<()> {
 
 async fn validate(args: &ValidatorArgs, once: bool) -> anyhow::Result<ExitCode> {
     check_registration(args).await?;
-    let mut validator = build_validator(args)?;
+    let mut validator = build_validator(args).await?;
     if let Some(address) = args.metrics_bind {
         service::metrics::spawn_listener("pulse-validator", address, validator.metrics()).await?;
     }

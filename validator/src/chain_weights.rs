@@ -22,6 +22,7 @@
 //!   `reveal_mechanism_weights` in the reveal epoch. The salt and the pending reveal are in the
 //!   state file ([`CHAIN_STATE_FILE`], written atomically before the commit is sent), so a
 //!   validator restarted in between still reveals in its window.
+//! - `weights.json` keeps the last vector, as without a chain.
 //! - Every attempt is logged and counted (`pulse_validator_weights_extrinsics_*`), and each
 //!   outcome becomes the window line (`weights set at block B (0x...)`, or why not).
 
@@ -206,6 +207,7 @@ pub struct ChainWeightSetter {
     settings: ChainSettings,
     file: ChainStateFile,
     state: ChainState,
+    record: FileWeightSetter,
     metrics: Option<Arc<Metrics>>,
     metagraph: Option<subtensor::Metagraph>,
 }
@@ -260,6 +262,7 @@ impl ChainWeightSetter {
             settings,
             file,
             state,
+            record: FileWeightSetter::new(state_dir),
             metrics: None,
             metagraph: None,
         })
@@ -765,6 +768,8 @@ impl WeightSetter for ChainWeightSetter {
     }
 
     async fn set_weights(&mut self, vector: &WeightVector) -> anyhow::Result<WeightsOutcome> {
+        // `weights.json` stays the record of the last vector, on chain or not.
+        self.record.set_weights(vector).await?;
         let metagraph = match self.metagraph.clone() {
             Some(metagraph) => metagraph,
             None => match self.read_metagraph().await {
@@ -914,7 +919,10 @@ mod tests {
         let (_, weights) = process_weights(&[(0, 0.9), (1, 0.05), (2, 0.05)], 3, 1, 32768);
         let largest = weights.iter().copied().fold(0.0f32, f32::max);
         assert!(largest <= 32768.0 / 65535.0, "{weights:?}");
-        assert!(largest > 0.45, "capped at the limit, not below it: {weights:?}");
+        assert!(
+            largest > 0.45,
+            "capped at the limit, not below it: {weights:?}"
+        );
         let (uids, values) = convert_weights(
             &[0, 1, 2],
             &weights.iter().map(|w| f64::from(*w)).collect::<Vec<_>>(),

@@ -245,6 +245,12 @@ async fn weights_land_after_a_window_with_the_sdks_values_and_the_window_line_sa
     assert_eq!(set_at, block);
     assert_eq!(weights, [(1, 65535), (2, 32768), (3, 32768)]);
     assert!(setter.state().pending.is_none());
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("weights.json")).unwrap()).unwrap();
+    assert_eq!(
+        record["window"], 7,
+        "weights.json keeps the vector: {record}"
+    );
     let text = metrics.render();
     for needle in [
         r#"pulse_validator_weights_extrinsics_total{call="set_mechanism_weights",outcome="submitted"} 1"#,
