@@ -284,8 +284,10 @@ pub async fn series(
         .await
 }
 
-/// A published window's place in time.
+/// A published window's place in time. Named `PublishedWindow` in the OpenAPI document:
+/// `WindowInfo` there is the current window every miner and validator reply carries.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[schema(as = PublishedWindow)]
 pub struct WindowInfo {
     /// The window.
     pub window: i64,

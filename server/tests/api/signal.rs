@@ -19,9 +19,10 @@ async fn submit(app: &App, miner: &Signer, post_id: u64, subnet: &str, sentiment
     assert_eq!(status, StatusCode::OK, "{reply}");
 }
 
-/// Publishes window 10 by asking for its scores from window 11.
+/// Publishes window 10 by asking for its scores at its deadline (the grace of 50 blocks
+/// after it ends), when it is final whatever is still undecided.
 async fn publish(app: &App, v: &Signer) {
-    app.server.blocks().set(1_120);
+    app.server.blocks().set(1_150);
     let (status, body) = json(v.get(&app.client, &app.url("/v2/scores?window=10")).await).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
