@@ -503,6 +503,14 @@ mod tests {
     }
 
     #[test]
+    fn sentiments_print_like_the_charts_values_and_a_dash_without_posts() {
+        assert_eq!(sentiment(Some(0.5)), "0.500");
+        assert_eq!(sentiment(Some(-1.0 / 3.0)), "-0.333");
+        assert_eq!(sentiment(None), "-");
+        assert_eq!(subnet_label(45, "talisman_ai"), "SN45 talisman_ai");
+    }
+
+    #[test]
     fn durations_read_as_minutes_and_seconds() {
         assert_eq!(duration(48.2), "48 s");
         assert_eq!(duration(72.0), "1 min 12 s");
