@@ -74,7 +74,7 @@ fn sentiment_chart(p: &SubnetPage) -> Markup {
         (-1.0, 1.0),
         &[
             line("mean", "s0", |p| p.mean_sentiment),
-            line("score-weighted", "s1", |p| p.weighted_sentiment),
+            line("score-weighted", "s1 dashed", |p| p.weighted_sentiment),
         ],
     )
 }

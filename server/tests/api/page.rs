@@ -744,6 +744,11 @@ async fn a_subnet_page_shows_its_series_and_only_its_validated_posts_page_by_pag
             layout["page"].as_f64().unwrap() <= layout["view"].as_f64().unwrap(),
             "wider than the screen at {width} px: {layout}"
         );
+        // Kept for a person to look at (target/tmp/subnet-page-<width>.png).
+        let png = page.screenshot().await.unwrap();
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("subnet-page-{width}.png"));
+        std::fs::write(&path, png).unwrap();
     }
     browser.assert_clean(&app.url("/subnets/45")).await;
     browser.close().await;
