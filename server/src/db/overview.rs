@@ -215,11 +215,3 @@ pub async fn validator_activity(
     .fetch_all(db)
     .await
 }
-
-/// The newest published window, if any.
-pub async fn latest_published(db: impl PgExecutor<'_>) -> sqlx::Result<Option<u64>> {
-    sqlx::query_scalar::<_, Option<i64>>("select max(window_index) from window_publications")
-        .fetch_one(db)
-        .await
-        .map(|w| w.map(|w| w as u64))
-}
