@@ -561,6 +561,15 @@ async fn start_chain(
                 ((context.cli.block_time_secs * 1000.0).round().max(1.0) as u64).to_string(),
             ),
             ("CHAIN_NETUIDS", NETUID.to_string()),
+            // The double numbers its blocks from the server's clock block, so a block named
+            // in a window line or a validator log means the same moment on both.
+            (
+                "CHAIN_FIRST_BLOCK",
+                context
+                    .clock
+                    .block_at(service::time::unix_time().as_secs_f64())
+                    .to_string(),
+            ),
             // Without commit-reveal, weights set in one extrinsic land each tempo (99 + 1
             // blocks, one window); with it (--commit-reveal) the validator commits a hash each
             // tempo and reveals it in the next.

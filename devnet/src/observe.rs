@@ -60,6 +60,9 @@ pub struct ChainView {
 #[derive(Debug)]
 pub struct Observer {
     chain: Option<ChainView>,
+    /// The block of the validator's weights and of its newest commit on the chain when the
+    /// last line was printed.
+    chain_seen: Option<(u64, u64)>,
     api: ApiClient,
     http: reqwest::Client,
     metrics_url: String,
@@ -83,6 +86,7 @@ impl Observer {
         let metrics_url = format!("{}/metrics", api.base_url());
         let mut observer = Self {
             chain,
+            chain_seen: None,
             api,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -160,19 +164,19 @@ impl Observer {
             }
             tokio::time::sleep(POLL).await;
         };
-        // The validator sends its weights once the window's scores are final: they land a
-        // few blocks into the next window (or are committed there, to be revealed later).
-        let landed_after = (window + 1) * BLOCKS_PER_WINDOW;
+        // The validator sends its weights once the window's scores are final: they land (or
+        // are committed, to be revealed a tempo later) a few blocks after the window closed,
+        // after whatever the previous line showed.
         let chain = loop {
-            let chain = self.chain_weights(landed_after).await?;
-            let (landed, fresh) = match &chain {
-                None => break None,
-                Some((weights, fresh)) => {
-                    (weights.block.is_some_and(|b| b >= landed_after), *fresh)
-                }
+            let Some((weights, newest_commit)) = self.chain_weights().await? else {
+                break None;
             };
-            if landed || fresh || Instant::now() >= deadline {
-                break chain.map(|(weights, _)| weights);
+            let seen = self.chain_seen;
+            let landed = weights.block.is_some_and(|b| seen.is_none_or(|s| b > s.0));
+            let committed = newest_commit.is_some_and(|c| seen.is_none_or(|s| c > s.1));
+            if landed || committed || Instant::now() >= deadline {
+                self.chain_seen = Some((weights.block.unwrap_or(0), newest_commit.unwrap_or(0)));
+                break Some(weights);
             }
             tokio::time::sleep(POLL).await;
         };
@@ -193,9 +197,9 @@ impl Observer {
         })
     }
 
-    /// The validator's weights on the chain double, and whether it has a commit from block
-    /// `since` on awaiting reveal (`None` without a chain).
-    async fn chain_weights(&self, since: u64) -> anyhow::Result<Option<(ChainWeights, bool)>> {
+    /// The validator's weights on the chain double, and the block of its newest commit
+    /// awaiting reveal (`None` without a chain).
+    async fn chain_weights(&self) -> anyhow::Result<Option<(ChainWeights, Option<u64>)>> {
         let Some(chain) = &self.chain else {
             return Ok(None);
         };
@@ -244,14 +248,13 @@ impl Observer {
             .filter(|c| c["hotkey"] == chain.validator.as_str())
             .filter_map(|c| c["commit_block"].as_u64())
             .collect();
-        let fresh = pending.iter().any(|&block| block >= since);
         Ok(Some((
             ChainWeights {
                 block,
                 weights,
                 pending_commits: pending.len(),
             },
-            fresh,
+            pending.iter().copied().max(),
         )))
     }
 
