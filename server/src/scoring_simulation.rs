@@ -179,18 +179,19 @@ fn submitted(
     }
 }
 
-/// The window scores of `strategy` at cheating `rate`, one per simulated window.
+/// The window scores of `strategy` at cheating `rate`, one per simulated window: `windows`
+/// of them, or by default as many posts whatever the volume, so every table is as precise.
 fn window_series(
     strategy: Strategy,
     rate: f64,
     posts_per_window: usize,
     deletion_rate: f64,
     rules: &ScoringRules,
+    windows: Option<u64>,
 ) -> Vec<f64> {
     let mut rng = StdRng::seed_from_u64(13);
     let mut failures: Vec<CountedFailure> = Vec::new();
-    // As many posts whatever the volume, so every table is as precise.
-    let windows = WINDOWS * (QUOTA / posts_per_window) as u64;
+    let windows = windows.unwrap_or(WINDOWS * (QUOTA / posts_per_window) as u64);
     let mut series = Vec::with_capacity(windows as usize);
     for window in 0..windows {
         let now = START + window as i64 * 1_200;
@@ -252,43 +253,51 @@ fn paired_difference(a: &[f64], b: &[f64]) -> (f64, f64) {
 /// another seed).
 const MARGIN_STANDARD_ERRORS: f64 = 3.0;
 
-/// Prints the table of one volume and deletion rate; asserts that every cheat at every
-/// rate scores below honest mining with the same deletions. Returns the honest series.
-fn table(posts_per_window: usize, deletion_rate: f64, rules: &ScoringRules) -> Vec<f64> {
-    println!(
-        "\n{posts_per_window} posts a window, {:.0}% of real posts deleted by their authors before validation",
-        deletion_rate * 100.0
+/// The simulation of one volume and deletion rate: its printed table, the honest miner's
+/// window scores and each cheat's.
+struct Table {
+    posts_per_window: usize,
+    deletion_rate: f64,
+    text: String,
+    honest: Vec<f64>,
+    cheats: Vec<(Strategy, f64, Vec<f64>)>,
+}
+
+fn table(posts_per_window: usize, deletion_rate: f64, rules: &ScoringRules) -> Table {
+    let mut text = format!(
+        "\n{posts_per_window} posts a window, {:.0}% of real posts deleted by their authors before validation\n{:<30}",
+        deletion_rate * 100.0,
+        "strategy / cheating rate"
     );
-    let mut header = format!("{:<30}", "strategy / cheating rate");
     for rate in RATES {
-        header.push_str(&format!("{:>8}", format!("{:.0}%", rate * 100.0)));
+        text.push_str(&format!("{:>8}", format!("{:.0}%", rate * 100.0)));
     }
-    println!("{header}");
     let honest = window_series(
         Strategy::Honest,
         0.0,
         posts_per_window,
         deletion_rate,
         rules,
+        None,
     );
-    println!("{:<30}{:>8.4}", "honest", mean(&honest));
+    text.push_str(&format!("\n{:<30}{:>8.4}\n", "honest", mean(&honest)));
+    let mut cheats = Vec::new();
     for strategy in Strategy::CHEATS {
-        let mut line = format!("{:<30}", strategy.name());
+        text.push_str(&format!("{:<30}", strategy.name()));
         for rate in RATES {
-            let cheat = window_series(strategy, rate, posts_per_window, deletion_rate, rules);
-            let (gap, se) = paired_difference(&honest, &cheat);
-            line.push_str(&format!("{:>8.4}", mean(&cheat)));
-            assert!(
-                gap > MARGIN_STANDARD_ERRORS * se,
-                "{} at rate {rate}, {posts_per_window} posts, {deletion_rate} deletions: {} vs honest {} (gap {gap}, standard error {se})",
-                strategy.name(),
-                mean(&cheat),
-                mean(&honest)
-            );
+            let cheat = window_series(strategy, rate, posts_per_window, deletion_rate, rules, None);
+            text.push_str(&format!("{:>8.4}", mean(&cheat)));
+            cheats.push((strategy, rate, cheat));
         }
-        println!("{line}");
+        text.push('\n');
     }
-    honest
+    Table {
+        posts_per_window,
+        deletion_rate,
+        text,
+        honest,
+        cheats,
+    }
 }
 
 #[test]
@@ -298,16 +307,42 @@ fn no_cheat_pays_at_any_rate_and_deletions_cost_an_honest_miner_little() {
         "expected window score over {WINDOWS} windows at {SAMPLING} sampling; a failure costs {} post credits when X reports the post missing, {} otherwise, over {} windows",
         rules.missing_post_cost, rules.failure_cost, rules.horizon_windows
     );
-    let honest: Vec<Vec<f64>> = DELETION_RATES
-        .iter()
-        .map(|&d| table(QUOTA, d, &rules))
-        .collect();
     // A miner sending one post a window gains the most from one cheat (the mean is that
-    // post alone), so the cost must outweigh it there too.
-    for d in DELETION_RATES {
-        table(1, d, &rules);
+    // post alone), so the cost must outweigh it there too. The tables are independent:
+    // they run in parallel.
+    let tables: Vec<Table> = std::thread::scope(|scope| {
+        let running: Vec<_> = [QUOTA, 1]
+            .into_iter()
+            .flat_map(|n| DELETION_RATES.map(|d| (n, d)))
+            .map(|(n, d)| scope.spawn(move || table(n, d, &rules)))
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for t in &tables {
+        print!("{}", t.text);
     }
-
+    // Every cheat below honest mining with the same deletions, by the margin.
+    for t in &tables {
+        for (strategy, rate, cheat) in &t.cheats {
+            let (gap, se) = paired_difference(&t.honest, cheat);
+            assert!(
+                gap > MARGIN_STANDARD_ERRORS * se,
+                "{} at rate {rate}, {} posts, {} deletions: {} vs honest {} (gap {gap}, standard error {se})",
+                strategy.name(),
+                t.posts_per_window,
+                t.deletion_rate,
+                mean(cheat),
+                mean(&t.honest)
+            );
+        }
+    }
+    let honest: Vec<&Vec<f64>> = tables[..DELETION_RATES.len()]
+        .iter()
+        .map(|t| &t.honest)
+        .collect();
     let (lossless, with_deletions) = (mean(&honest[0]), mean(&honest[1]));
     println!(
         "\nan honest miner with 3% of its posts deleted keeps {:.1}% of a lossless honest score ({with_deletions:.4} of {lossless:.4}); with 5%, {:.1}%",
@@ -328,42 +363,67 @@ fn no_cheat_pays_at_any_rate_and_deletions_cost_an_honest_miner_little() {
     //   copy earns nothing and passes, so it costs exactly a wasted post, and the honest
     //   miner loses more than that to its deletions (about 9% of its score).
     let lost_to_deletions = 1.0 - with_deletions / lossless;
-    let mut closest: Option<(f64, Strategy, f64)> = None;
+    let mut closest: Option<(f64, f64, Strategy, f64)> = None;
+    // Miners with different deletions share fewer draws, so the differences are noisier:
+    // these runs are four times longer.
+    let long = Some(4 * WINDOWS);
+    let honest_long = window_series(Strategy::Honest, 0.0, QUOTA, 0.03, &rules, long);
+    let cheats_long: Vec<(Strategy, f64, Vec<f64>)> = std::thread::scope(|scope| {
+        let running: Vec<_> = Strategy::CHEATS
+            .into_iter()
+            .map(|strategy| {
+                scope.spawn(move || {
+                    RATES
+                        .into_iter()
+                        .filter(|&r| r >= 0.02)
+                        .map(|rate| {
+                            let series = window_series(strategy, rate, QUOTA, 0.0, &rules, long);
+                            (strategy, rate, series)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
     println!(
-        "\ncheaters without deletions against an honest miner with 3% deleted ({with_deletions:.4}):"
+        "\ncheaters without deletions against an honest miner with 3% deleted ({:.4} over {} windows):",
+        mean(&honest_long),
+        4 * WINDOWS
     );
-    for strategy in Strategy::CHEATS {
-        for rate in RATES.into_iter().filter(|&r| r >= 0.02) {
-            let cheat = window_series(strategy, rate, QUOTA, 0.0, &rules);
-            let (gap, se) = paired_difference(&honest[1], &cheat);
-            let exempt = match strategy {
-                Strategy::Fabrication | Strategy::EndOfWindow => rate <= 0.03,
-                Strategy::Copying => rate <= lost_to_deletions,
-                _ => false,
-            };
-            if exempt {
-                println!(
-                    "  not comparable: {} at {:.0}% scores {:.4}",
-                    strategy.name(),
-                    rate * 100.0,
-                    mean(&cheat)
-                );
-                continue;
-            }
-            if closest.is_none_or(|(g, _, _)| gap < g) {
-                closest = Some((gap, strategy, rate));
-            }
-            assert!(
-                gap > 0.0,
-                "{} at rate {rate} without deletions ({}) must stay below an honest miner with 3% deletions ({with_deletions}); gap {gap}, standard error {se}",
+    for (strategy, rate, cheat) in &cheats_long {
+        let (strategy, rate) = (*strategy, *rate);
+        let (gap, se) = paired_difference(&honest_long, cheat);
+        let exempt = match strategy {
+            Strategy::Fabrication | Strategy::EndOfWindow => rate <= 0.03,
+            Strategy::Copying => rate <= lost_to_deletions,
+            _ => false,
+        };
+        if exempt {
+            println!(
+                "  not comparable: {} at {:.0}% scores {:.4}",
                 strategy.name(),
-                mean(&cheat)
+                rate * 100.0,
+                mean(cheat)
             );
+            continue;
         }
+        if closest.is_none_or(|(g, _, _, _)| gap < g) {
+            closest = Some((gap, se, strategy, rate));
+        }
+        assert!(
+            gap > MARGIN_STANDARD_ERRORS * se,
+            "{} at rate {rate} without deletions ({}) must stay below an honest miner with 3% deletions ({with_deletions}); gap {gap}, standard error {se}",
+            strategy.name(),
+            mean(cheat)
+        );
     }
-    let (gap, strategy, rate) = closest.expect("cheats were compared");
+    let (gap, se, strategy, rate) = closest.expect("cheats were compared");
     println!(
-        "  closest of the others: {} at {:.0}%, {gap:.4} below the honest miner",
+        "  closest of the others: {} at {:.0}%, {gap:.4} below the honest miner (standard error {se:.4})",
         strategy.name(),
         rate * 100.0
     );

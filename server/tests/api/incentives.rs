@@ -241,6 +241,44 @@ async fn a_post_x_reports_missing_costs_six_post_credits_and_any_other_failure_t
 }
 
 #[tokio::test]
+async fn a_failure_decided_after_its_window_was_final_costs_one_credit_more() {
+    let app = app_selecting_everything(1).await;
+    let m = miner();
+    let v = validator(&app).await;
+    let window_10 = submit_posts(&app, &m, 20).await;
+    // Window 10 is final at its deadline, unjudged: its posts are paid in full.
+    app.server.blocks().set(1_150);
+    let (status, body) = scores(&app, &v, "?window=10").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let paid = window_row(&app, &m, 10).await;
+    assert_eq!(
+        (&paid["credibility"], &paid["score"]),
+        (&1.0.into(), &paid["reward"])
+    );
+    // In window 11 one of them turns out missing on X: the failure counts there and
+    // takes back the credit window 10 paid, 6 + 1 credits over the 40 posts of the horizon.
+    submit_posts(&app, &m, 20).await;
+    judge(&app, &v, &[(&window_10[0], "post_not_found")]).await;
+    app.server.blocks().set(1_250);
+    let (status, body) = scores(&app, &v, "?window=11").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let row = window_row(&app, &m, 11).await;
+    let debit = 7.0 / 40.0;
+    assert_eq!(row["failed_validations"], 1, "{row}");
+    assert!(
+        (row["credibility"].as_f64().unwrap() - (1.0 - debit)).abs() < 1e-12,
+        "{row}"
+    );
+    let reward = row["reward"].as_f64().unwrap();
+    assert!(
+        (reward - paid["reward"].as_f64().unwrap()).abs() < 1e-3,
+        "{row}"
+    );
+    let score = body["scores"][m.ss58()].as_f64().unwrap();
+    assert!((score - (reward - debit)).abs() < 1e-12, "{body}");
+}
+
+#[tokio::test]
 async fn a_post_submitted_by_several_hotkeys_earns_its_score_once() {
     let app = Arc::new(app_selecting_everything(1).await);
     let first = miner();
