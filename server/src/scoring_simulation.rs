@@ -343,11 +343,11 @@ fn no_cheat_pays_at_any_rate_and_deletions_cost_an_honest_miner_little() {
         .iter()
         .map(|t| &t.honest)
         .collect();
-    let (lossless, with_deletions) = (mean(&honest[0]), mean(&honest[1]));
+    let (lossless, with_deletions) = (mean(honest[0]), mean(honest[1]));
     println!(
         "\nan honest miner with 3% of its posts deleted keeps {:.1}% of a lossless honest score ({with_deletions:.4} of {lossless:.4}); with 5%, {:.1}%",
         100.0 * with_deletions / lossless,
-        100.0 * mean(&honest[2]) / lossless
+        100.0 * mean(honest[2]) / lossless
     );
     assert!(
         with_deletions >= 0.9 * lossless,
