@@ -17,14 +17,14 @@
 //! whose verdicts all say `post_not_found` or `post_unavailable` costs
 //! [`DEFAULT_MISSING_POST_COST`] credits; any other failure (inflated counts, edited text,
 //! claimed subnets, ...) is something X tells apart from honest mining and costs
-//! [`DEFAULT_FAILURE_COST`]. Either cost is above `(1 - s) / s = 4` at the default sampling
-//! `s = 0.2`, the number of credits an unchecked post earns for each time one is checked,
-//! and a post earns at most 1 credit: the expected credit of a cheat,
-//! `(1 - s) x at most 1 - s x cost`, is below 0, so below any real post. A cost linear in the
-//! failures costs an honest miner that loses a share `d` of its posts to deletion about
-//! `d x s x (cost + its mean post score)` per window (4% of a typical score at `d` = 3%),
-//! where a whole-window factor cost it 18%. The simulation in this module's tests checks
-//! every cheat at every rate.
+//! [`DEFAULT_FAILURE_COST`]. A post earns at most 1 credit, and at the default sampling
+//! `s = 0.2` a cheat goes unchecked `(1 - s) / s = 4` times for each time it is checked, so
+//! with either cost above 4 the expected credit of a cheat, at most `(1 - s) - s x cost`, is
+//! below 0: below any real post. A cost linear in the failures costs an honest miner that
+//! loses a share `d` of its posts to deletion about `d x s x (cost + its mean post score)`
+//! credits per post (9% of a typical score at `d` = 3%), where a tenth of the window and
+//! twelve windows of lowered credibility per failure cost it 18%. The simulation in this
+//! module's tests checks every cheat at every rate (docs/protocol.md#credibility).
 //!
 //! Credibility, `1 - debit` clamped to [0, 1], is the part of a perfect score the miner's
 //! recent failures leave: `score = max(0, reward + credibility - 1)`.
