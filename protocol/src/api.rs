@@ -529,9 +529,10 @@ pub struct MinerWindowScore {
     pub posts: u32,
     /// Validation failures counted in the window.
     pub failed_validations: u32,
-    /// The factor the failures applied (1 when none).
+    /// The share of the reward the failures' debit left, `score / reward` (1 when none).
     pub penalty_factor: f64,
-    /// The factor earlier failures still applied, in (0, 1] (1 when none weighs on the window).
+    /// `1 - debit`, in [0, 1]: what the failures of the last 12 windows left of a perfect
+    /// score (1 when none weighs on the window).
     #[serde(default = "one")]
     pub credibility: f64,
     /// Posts another hotkey had submitted in an earlier window: they scored 0.

@@ -259,11 +259,18 @@ pub struct ServeArgs {
     #[arg(long, env = "VALIDATION_VERDICTS", default_value_t = 1, global = true,
           value_parser = clap::value_parser!(u16).range(1..=15))]
     pub validation_verdicts: u16,
-    /// Factor a miner's window score is multiplied by when any of its posts failed
-    /// validation in that window (the reference documents 0.1).
-    #[arg(long, env = "FAILED_VALIDATION_FACTOR", default_value_t = 0.1, global = true,
-          value_parser = probability)]
-    pub failed_validation_factor: f64,
+    /// Post credits a validation failure costs the miner, taken from its window scores
+    /// over the next 12 windows (docs/protocol.md#window-score); applies to every failure
+    /// but a post X reports missing.
+    #[arg(long, env = "FAILURE_COST", default_value_t = crate::scoring::DEFAULT_FAILURE_COST,
+          global = true, value_parser = number_in("a cost in post credits", 0.0..=1000.0))]
+    pub failure_cost: f64,
+    /// Post credits a failure costs when X reports the post missing (post_not_found,
+    /// post_unavailable): its author may have deleted it after an honest miner scraped it.
+    /// Keep it above (1 - p) / p for sampling probability p, so fabricating never pays.
+    #[arg(long, env = "MISSING_POST_COST", default_value_t = crate::scoring::DEFAULT_MISSING_POST_COST,
+          global = true, value_parser = number_in("a cost in post credits", 0.0..=1000.0))]
+    pub missing_post_cost: f64,
     /// Blocks after a window's last block by which its scores are final even if some of its
     /// sampled posts have no decided verdict yet (at most BLOCKS_PER_WINDOW). A window is
     /// final earlier, as soon as every sampled post is decided.
@@ -366,8 +373,10 @@ pub struct Settings {
     pub validation_lease: Duration,
     /// Verdicts each selected post needs.
     pub validation_verdicts: u16,
-    /// Window-score factor when posts failed validation.
-    pub failed_validation_factor: f64,
+    /// Post credits a validation failure costs.
+    pub failure_cost: f64,
+    /// Post credits a failure costs when X reports the post missing.
+    pub missing_post_cost: f64,
     /// Blocks after a window's end by which its scores are final whatever is undecided.
     pub scores_grace_blocks: u64,
     /// Signature forms the miners' routes accept.
@@ -385,7 +394,7 @@ pub struct Settings {
 impl Settings {
     /// The rules window scores follow.
     pub fn scoring_rules(&self) -> crate::scoring::ScoringRules {
-        crate::scoring::ScoringRules::new(self.failed_validation_factor)
+        crate::scoring::ScoringRules::new(self.failure_cost, self.missing_post_cost)
     }
 
     /// Refuses settings that cannot work together.
@@ -415,7 +424,8 @@ impl Default for Settings {
             header_read_timeout: Duration::from_secs(15),
             validation_lease: Duration::from_secs(300),
             validation_verdicts: 1,
-            failed_validation_factor: 0.1,
+            failure_cost: crate::scoring::DEFAULT_FAILURE_COST,
+            missing_post_cost: crate::scoring::DEFAULT_MISSING_POST_COST,
             scores_grace_blocks: DEFAULT_SCORES_GRACE_BLOCKS,
             miner_auth: AcceptedAuth::Any,
             validator_auth: AcceptedAuth::Any,
@@ -445,7 +455,8 @@ impl From<&ServeArgs> for Settings {
             header_read_timeout: Duration::from_secs(args.header_timeout_secs),
             validation_lease: Duration::from_secs(args.validation_lease_secs),
             validation_verdicts: args.validation_verdicts,
-            failed_validation_factor: args.failed_validation_factor,
+            failure_cost: args.failure_cost,
+            missing_post_cost: args.missing_post_cost,
             scores_grace_blocks: args.scores_grace_blocks,
             miner_auth: args.miner_auth,
             validator_auth: args.validator_auth,

@@ -13,7 +13,10 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::db::validation::PUBLICATION_LOCK;
-use crate::scoring::{PostForScore, ScoringRules, WindowScore, window_scores};
+use crate::scoring::{
+    CountedFailure, MISSING_POST_CODES, MinerRecord, PostForScore, ScoringRules, WindowScore,
+    window_scores,
+};
 
 /// A window's published scores.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,12 +135,18 @@ pub async fn publish_window(
     // A post's credit share (see `scoring`): 0 when another hotkey submitted it in an earlier
     // window, else 1 / (1 + the other hotkeys that submitted it in this window). Submissions
     // whose validation failed are not among the others: a cheater's false claim on a post
-    // neither takes a share of it nor makes an honest submission a copy.
+    // neither takes a share of it nor makes an honest submission a copy. A post failed when
+    // its failure counts in this window (a failure decided after the window was final counts
+    // later, so publishing later changes nothing).
     let posts = sqlx::query(
         r#"select s.miner_hotkey, s.post_date, s.likes, s.retweets, s.responses, s.followers, s.tokens,
                   extract(epoch from s.accepted_at)::bigint as accepted_unix,
                   case when o.earlier > 0 then 0.0
-                       else 1.0 / (1 + o.alongside) end::float8 as credit_share
+                       else 1.0 / (1 + o.alongside) end::float8 as credit_share,
+                  exists (
+                      select 1 from validation_tasks t
+                      where t.validation_id = s.validation_id and t.outcome = 'fail'
+                        and t.counted_window = s.window_index) as failed
            from submissions s
            cross join lateral (
                select count(distinct x.miner_hotkey) filter (where x.window_index < s.window_index) as earlier,
@@ -164,26 +173,59 @@ pub async fn publish_window(
             tokens: r.try_get::<Json<BTreeMap<String, f64>>, _>("tokens")?.0,
             accepted_unix: r.try_get("accepted_unix")?,
             credit_share: r.try_get("credit_share")?,
+            failed: r.try_get("failed")?,
         })
     })
     .collect::<sqlx::Result<Vec<_>>>()?;
-    let mut failures: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let counted: Vec<(String, i64)> = sqlx::query_as(
-        "select s.miner_hotkey, t.counted_window
-         from validation_tasks t join submissions s using (validation_id)
-         where t.outcome = 'fail' and t.counted_window between $1 and $2",
+    let first = rules.first_window_weighing_on(window);
+    let mut records: BTreeMap<String, MinerRecord> = BTreeMap::new();
+    // The failures weighing on the window, each with whether every failing verdict said X
+    // reports the post missing (a failure with any other code, or none, costs in full).
+    let counted: Vec<(String, i64, bool, bool)> = sqlx::query_as(
+        "select s.miner_hotkey, t.counted_window,
+                coalesce(bool_and(v.failure_code = any($3)), false) as post_missing,
+                t.counted_window <> s.window_index as late
+         from validation_tasks t
+         join submissions s using (validation_id)
+         left join validation_verdicts v
+                on v.validation_id = t.validation_id and v.outcome = 'fail'
+         where t.outcome = 'fail' and t.counted_window between $1 and $2
+         group by t.validation_id, s.miner_hotkey, t.counted_window, s.window_index",
     )
-    .bind(rules.first_window_weighing_on(window) as i64)
+    .bind(first as i64)
     .bind(window as i64)
+    .bind(&MISSING_POST_CODES[..])
     .fetch_all(&mut *conn)
     .await?;
-    for (miner, counted_window) in counted {
-        failures
+    for (miner, counted_window, post_missing, late) in counted {
+        records
             .entry(miner)
             .or_default()
-            .push(counted_window as u64);
+            .failures
+            .push(CountedFailure {
+                window: counted_window as u64,
+                post_missing,
+                late,
+            });
     }
-    let scores = window_scores(window, &posts, &failures, rules);
+    // The posts that share the cost with this window's: those of the earlier windows of
+    // the horizon.
+    let earlier: Vec<(String, i64)> = sqlx::query_as(
+        "select miner_hotkey, count(*) from submissions
+         where window_index >= $1 and window_index < $2 and miner_hotkey = any($3)
+         group by miner_hotkey",
+    )
+    .bind(first as i64)
+    .bind(window as i64)
+    .bind(records.keys().cloned().collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    for (miner, posts) in earlier {
+        if let Some(record) = records.get_mut(&miner) {
+            record.earlier_posts = posts.max(0) as u64;
+        }
+    }
+    let scores = window_scores(window, &posts, &records, rules);
     for row in &scores {
         sqlx::query(
             "insert into window_scores

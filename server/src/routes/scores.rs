@@ -25,13 +25,13 @@ pub struct ScoresQuery {
 ///
 /// A miner's window score is the mean of the server's own score of each of its posts
 /// accepted in the window (hotkeys that submit a post in the same window share its score;
-/// a post another hotkey submitted in an earlier window scores 0), multiplied by
-/// `FAILED_VALIDATION_FACTOR` (0.1) when a validation failure counts in the window, and by
-/// its credibility: a failure counted `k` windows earlier multiplies the score by
-/// `k / 12` until `k` reaches 12. A window is final once every post sampled in it has a
-/// decided verdict, or `SCORES_GRACE_BLOCKS` after its last block at the latest; a failure
-/// counts in its post's window when decided by then, otherwise in the window in which it
-/// is decided. Scores are stored when first asked for once final and never change.
+/// a post another hotkey submitted in an earlier window, or whose failure counts in the
+/// window, scores 0), less its debit: each failure counted in the last 12 windows
+/// costs `MISSING_POST_COST` (6) post credits when X reported the post missing, else
+/// `FAILURE_COST` (20), spread over the miner's posts of those windows. A window is final
+/// once every post sampled in it has a decided verdict, or `SCORES_GRACE_BLOCKS` after its
+/// last block at the latest; a failure counts in its post's window when decided by then,
+/// otherwise in the window in which it is decided. Scores are stored when first asked for once final and never change.
 /// Without `window`, the most recent final window: the previous one, or the one before it
 /// while the previous one waits for verdicts.
 #[utoipa::path(

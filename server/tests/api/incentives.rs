@@ -1,8 +1,9 @@
 //! Issue 13's incentive findings against the running server: a window waits for its
 //! verdicts (a post sent at a window's end is judged in its own window), asking never makes
-//! a window final, a failure lowers the following windows through credibility, a post
-//! submitted again in a later window is a copy, and hotkeys that submit a post in the same
-//! window share it.
+//! a window final, a failure costs its post credits over the following windows (6 for a
+//! post X reports missing, which may be an honest miner's deleted post; 20 for any other),
+//! a post submitted again in a later window is a copy, and hotkeys that submit a post in the
+//! same window share it.
 
 use std::sync::Arc;
 
@@ -92,12 +93,22 @@ async fn a_fabrication_sent_at_a_windows_end_is_judged_in_its_own_window() {
     let (status, body) = scores(&app, &v, "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["window"], 10);
+    // Its only post failed, so it earns nothing and its 6 credits fall on that one post.
     let cheat_row = window_row(&app, &cheat, 10).await;
-    assert_eq!(cheat_row["failed_validations"], 1, "{cheat_row}");
-    let reward = cheat_row["reward"].as_f64().unwrap();
-    let cheat_score = body["scores"][cheat.ss58()].as_f64().unwrap();
-    assert!((cheat_score - reward * 0.1).abs() < 1e-12, "{body}");
-    assert!(cheat_score < body["scores"][honest.ss58()].as_f64().unwrap() / 2.0);
+    assert_eq!(
+        (
+            &cheat_row["failed_validations"],
+            &cheat_row["reward"],
+            &cheat_row["credibility"]
+        ),
+        (&1.into(), &0.0.into(), &0.0.into()),
+        "{cheat_row}"
+    );
+    assert_eq!(body["scores"][cheat.ss58()], 0.0, "{body}");
+    assert!(
+        body["scores"][honest.ss58()].as_f64().unwrap() > 0.3,
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -143,40 +154,129 @@ async fn asking_never_freezes_a_window_and_the_deadline_does() {
     assert_eq!(counted, vec![11, 11]);
 }
 
+/// Answers every task `v` can lease: a fail with its code for each task in `failing`
+/// (validation id, code), a pass for the others.
+async fn judge(app: &App, v: &Signer, failing: &[(&str, &str)]) {
+    let batch = poll(app, v, 100).await;
+    let results = batch["payloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(
+            |p| match failing.iter().find(|(id, _)| p["validation_id"] == *id) {
+                Some((_, code)) => verdict(v, p, "fail", Some(code)),
+                None => verdict(v, p, "pass", None),
+            },
+        )
+        .collect::<Vec<_>>();
+    assert!(!results.is_empty(), "nothing to judge");
+    send_results(app, v, results).await;
+}
+
 #[tokio::test]
-async fn a_failure_lowers_the_following_windows_through_credibility() {
+async fn a_post_x_reports_missing_costs_six_post_credits_and_any_other_failure_twenty() {
     let app = app_selecting_everything(1).await;
-    let (m, control) = (miner(), miner());
+    let (deleted, inflated) = (miner(), miner());
     let v = validator(&app).await;
-    // Window 10: one of m's posts fails.
-    submit_posts(&app, &m, 1).await;
-    submit_posts(&app, &control, 1).await;
-    judge_all(&app, &v, &m, "fail").await;
-    // Windows 11 and 13: honest posts, all passed.
-    for block in [1_150, 1_350] {
-        app.server.blocks().set(block);
-        submit_posts(&app, &m, 1).await;
-        submit_posts(&app, &control, 1).await;
-        judge_all(&app, &v, &m, "pass").await;
+    // Window 9: 25 posts each, all passed.
+    app.server.blocks().set(950);
+    for m in [&deleted, &inflated] {
+        submit_posts(&app, m, 25).await;
     }
-    app.server.blocks().set(1_420);
-    for (window, credibility) in [(11, 1.0 / 12.0), (13, 3.0 / 12.0)] {
+    judge(&app, &v, &[]).await;
+    // Window 10: five posts each; one fails as missing on X (its author may have deleted
+    // it), the other miner's as inflated.
+    app.server.blocks().set(1_050);
+    let gone = submit_posts(&app, &deleted, 5).await;
+    let fake = submit_posts(&app, &inflated, 5).await;
+    judge(
+        &app,
+        &v,
+        &[
+            (&gone[0], "post_not_found"),
+            (&fake[0], "metric_inflation_likes"),
+        ],
+    )
+    .await;
+    // Window 11: five passed posts each.
+    app.server.blocks().set(1_150);
+    for m in [&deleted, &inflated] {
+        submit_posts(&app, m, 5).await;
+    }
+    judge(&app, &v, &[]).await;
+    app.server.blocks().set(1_250);
+
+    // The failure's credits are spread over the miner's posts of the last 12 windows: 30
+    // in window 10 (windows 9 and 10), 35 in window 11.
+    let mut rewards = Vec::new();
+    for (window, posts_in_horizon) in [(10, 30.0), (11, 35.0)] {
         let (status, body) = scores(&app, &v, &format!("?window={window}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let row = window_row(&app, &m, window).await;
-        assert_eq!(
-            (&row["failed_validations"], &row["penalty_factor"]),
-            (&0.into(), &1.0.into())
-        );
-        assert!(
-            (row["credibility"].as_f64().unwrap() - credibility).abs() < 1e-12,
-            "{row}"
-        );
-        let score = body["scores"][m.ss58()].as_f64().unwrap();
-        let reward = row["reward"].as_f64().unwrap();
-        assert!((score - reward * credibility).abs() < 1e-12, "{body}");
-        assert_eq!(window_row(&app, &control, window).await["credibility"], 1.0);
+        for (m, cost) in [(&deleted, 6.0), (&inflated, 20.0)] {
+            let row = window_row(&app, m, window).await;
+            let debit: f64 = cost / posts_in_horizon;
+            let credibility = (1.0 - debit).max(0.0);
+            let reward = row["reward"].as_f64().unwrap();
+            let score = body["scores"][m.ss58()].as_f64().unwrap();
+            assert_eq!(row["failed_validations"], i64::from(window == 10), "{row}");
+            assert!(
+                (row["credibility"].as_f64().unwrap() - credibility).abs() < 1e-12,
+                "{row}"
+            );
+            assert!((score - (reward - debit).max(0.0)).abs() < 1e-12, "{body}");
+            assert_eq!(row["score"], body["scores"][m.ss58()], "{row}");
+            rewards.push(reward);
+        }
     }
+    // The deleted post earns nothing in its window: 4 posts of 5 earn, alike otherwise.
+    assert!((rewards[0] - 0.8 * rewards[2]).abs() < 1e-3, "{rewards:?}");
+    // 6 credits spread over 30 posts leave most of the window; 20 leave nothing.
+    let deleted_score = window_row(&app, &deleted, 10).await["score"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        deleted_score > 0.4 * rewards[2],
+        "{deleted_score} {rewards:?}"
+    );
+    assert_eq!(window_row(&app, &inflated, 10).await["score"], 0.0);
+}
+
+#[tokio::test]
+async fn a_failure_decided_after_its_window_was_final_costs_one_credit_more() {
+    let app = app_selecting_everything(1).await;
+    let m = miner();
+    let v = validator(&app).await;
+    let window_10 = submit_posts(&app, &m, 20).await;
+    // Window 10 is final at its deadline, unjudged: its posts are paid in full.
+    app.server.blocks().set(1_150);
+    let (status, body) = scores(&app, &v, "?window=10").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let paid = window_row(&app, &m, 10).await;
+    assert_eq!(
+        (&paid["credibility"], &paid["score"]),
+        (&1.0.into(), &paid["reward"])
+    );
+    // In window 11 one of them turns out missing on X: the failure counts there and
+    // takes back the credit window 10 paid, 6 + 1 credits over the 40 posts of the horizon.
+    submit_posts(&app, &m, 20).await;
+    judge(&app, &v, &[(&window_10[0], "post_not_found")]).await;
+    app.server.blocks().set(1_250);
+    let (status, body) = scores(&app, &v, "?window=11").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let row = window_row(&app, &m, 11).await;
+    let debit = 7.0 / 40.0;
+    assert_eq!(row["failed_validations"], 1, "{row}");
+    assert!(
+        (row["credibility"].as_f64().unwrap() - (1.0 - debit)).abs() < 1e-12,
+        "{row}"
+    );
+    let reward = row["reward"].as_f64().unwrap();
+    assert!(
+        (reward - paid["reward"].as_f64().unwrap()).abs() < 1e-3,
+        "{row}"
+    );
+    let score = body["scores"][m.ss58()].as_f64().unwrap();
+    assert!((score - (reward - debit)).abs() < 1e-12, "{body}");
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! `GET /v2/scores` and `GET /v2/miners/{hotkey}`: window scores, failure penalties,
+//! `GET /v2/scores` and `GET /v2/miners/{hotkey}`: window scores, failure costs,
 //! stability once published, and what a miner sees.
 
 use reqwest::StatusCode;
@@ -44,7 +44,7 @@ async fn judge(app: &App, v: &Signer, fail_miner: &str) {
 }
 
 #[tokio::test]
-async fn scores_are_for_the_previous_window_and_a_failure_multiplies_the_score_by_a_tenth() {
+async fn scores_are_for_the_previous_window_and_a_failure_costs_the_miner_its_credits() {
     let app = app_selecting_everything(1).await;
     let (honest, cheat) = (miner(), miner());
     submit_posts(&app, &honest, 3).await;
@@ -71,15 +71,13 @@ async fn scores_are_for_the_previous_window_and_a_failure_multiplies_the_score_b
     let (_, seen) = report(&app, &cheat, cheat.ss58()).await;
     let honest_reward = honest_seen["window_scores"][0]["reward"].as_f64().unwrap();
     let cheat_reward = seen["window_scores"][0]["reward"].as_f64().unwrap();
-    // The honest miner's score is its reward; the failure costs the cheat 90% of its own.
+    // The honest miner's score is its reward. The failed post earns the cheat nothing, and
+    // the failure's 20 post credits, over its 3 posts, take the rest of its window.
     assert!(honest_score > 0.5 && honest_score <= 1.0, "{honest_score}");
     assert_eq!(honest_score, honest_reward);
-    assert!(
-        (cheat_score - cheat_reward * 0.1).abs() < 1e-12,
-        "{cheat_score} vs {cheat_reward}"
-    );
-    // Both submitted the same kind of posts a moment apart, so their rewards are alike.
-    assert!((honest_reward - cheat_reward).abs() < 1e-3);
+    assert_eq!(cheat_score, 0.0);
+    // Both submitted the same kind of posts a moment apart: 2 of the cheat's 3 earn.
+    assert!((honest_reward * 2.0 / 3.0 - cheat_reward).abs() < 1e-3);
 
     let window = &seen["window_scores"][0];
     assert_eq!(
@@ -90,7 +88,10 @@ async fn scores_are_for_the_previous_window_and_a_failure_multiplies_the_score_b
         ),
         (Some(10), Some(3), Some(1))
     );
-    assert!((window["penalty_factor"].as_f64().unwrap() - 0.1).abs() < 1e-12);
+    assert_eq!(
+        (&window["penalty_factor"], &window["credibility"]),
+        (&0.0.into(), &0.0.into())
+    );
     let failed: Vec<&Value> = seen["submissions"]
         .as_array()
         .unwrap()
