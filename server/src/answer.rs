@@ -533,6 +533,14 @@ mod tests {
     }
 
     #[test]
+    fn an_identifier_names_its_subnet_by_its_registry_name() {
+        let q = Question::parse("Any news on templar training runs?");
+        assert_eq!(q.subnets[0].netuid, 3, "{q:?}");
+        assert_eq!(q.subnets[0].name, "τemplar");
+        assert_eq!(q.keywords, ["training", "runs"]);
+    }
+
+    #[test]
     fn a_question_without_subnet_or_words_asks_nothing() {
         let q = Question::parse("what is it?");
         assert!(q.subnets.is_empty() && q.text_query().is_none(), "{q:?}");

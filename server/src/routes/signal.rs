@@ -1045,19 +1045,24 @@ async fn ask_llm(state: &AppState, client: &ChatClient, reply: &mut AnswerRespon
             reason,
             rejected_citations,
         })) => {
+            tracing::warn!(%reason, ?rejected_citations, "the answer LLM's reply was withheld");
             reply.rejected_citations = rejected_citations;
             reason
         }
         Ok(Err(error)) => {
+            // The full error (endpoint, body) for the operator; the reply gets its kind.
             tracing::warn!(%error, "the answer LLM failed");
             llm_failure(&error)
         }
-        Err(_) => format!(
-            "the LLM did not answer within {} s",
-            budget.as_secs_f64().round()
-        ),
+        Err(_) => {
+            let failure = format!(
+                "the LLM did not answer within {} s",
+                budget.as_secs_f64().round()
+            );
+            tracing::warn!(%failure, "the answer LLM failed");
+            failure
+        }
     };
-    tracing::info!(reason = %failure, "answer without the LLM's part");
     reply.llm = LlmOutcome::Failed;
     reply.llm_error = Some(failure);
 }

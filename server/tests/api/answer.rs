@@ -247,6 +247,14 @@ async fn without_an_llm_a_question_about_a_subnet_gets_its_validated_posts_and_t
     assert!(reply["query"]["subnets"].as_array().unwrap().is_empty());
     assert_eq!(post_ids(&reply)[0], posts.shared, "{reply}");
 
+    // A range before the posts' window leaves nothing.
+    let (status, reply) = ask(&app, "q=sn45 emissions&to_window=9").await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["matched_by"], "none", "{reply}");
+    assert_eq!(reply["breakdown"]["posts"], 0, "{reply}");
+    let (_, reply) = ask(&app, "q=sn45 emissions&from_window=10&to_window=10").await;
+    assert_eq!(reply["posts"].as_array().unwrap().len(), 2, "{reply}");
+
     let (status, reply) = ask(&app, "q=what is it?").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
     let (status, _) = ask(&app, "q=sn45&limit=0").await;
