@@ -28,6 +28,10 @@ pub enum Command {
     /// Check the database invariants (quota, idempotency, validation tasks, and the fate of
     /// every post a run recorded with `--receipts`).
     Check(CheckArgs),
+    /// Every hotkey sends its posts the moment a window opens, for several windows, and
+    /// each window must count exactly hotkeys x quota new posts and the rest 429 (a full
+    /// subnet at a window's start).
+    Burst(BurstArgs),
 }
 
 /// Settings of one load run.
@@ -127,12 +131,79 @@ impl RunArgs {
             .expect("the defaults parse");
         match cli.command {
             Command::Run(args) => *args,
-            Command::Check(_) => unreachable!("parsed as run"),
+            _ => unreachable!("parsed as run"),
         }
     }
 
     /// How long to measure when neither --duration nor --requests is given.
     pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+}
+
+/// Settings of `pulse-bench burst`.
+#[derive(Debug, Clone, Args)]
+pub struct BurstArgs {
+    /// Base URL of the server.
+    #[arg(long, env = "PULSE_URL", default_value = "http://127.0.0.1:8001")]
+    pub url: String,
+    /// Miner hotkeys, each sending its posts over a connection of its own.
+    #[arg(long, short = 'k', default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub hotkeys: u32,
+    /// Posts each hotkey sends at each window's start (one more than the quota makes each
+    /// hotkey's last post a 429).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub posts: u32,
+    /// Windows to burst in, each at its start.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub windows: u32,
+    /// Seed of the hotkeys (the same seed gives the same hotkeys).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of the hotkeys that sign with Epistula v2; the rest use X-Auth.
+    #[arg(long, default_value_t = 0.5, value_parser = share)]
+    pub epistula_share: f64,
+    /// Prefix of the X-Auth message (the server's AUTH_MESSAGE_PREFIX).
+    #[arg(long, env = "AUTH_MESSAGE_PREFIX", default_value = auth::DEFAULT_MESSAGE_PREFIX)]
+    pub auth_message_prefix: String,
+    /// Longest wait for one reply before it counts as an error.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+    /// Register the hotkeys first on this `pulse-chain` double (its HTTP address), for a
+    /// server with REGISTRATION=metagraph, and wait until the server admits them.
+    #[arg(long, value_name = "URL")]
+    pub register_on: Option<String>,
+    /// The subnet to register on.
+    #[arg(long, default_value_t = 1)]
+    pub netuid: u16,
+    /// Bearer token of the chain double's admin API (its CHAIN_ADMIN_TOKEN), if it has one.
+    #[arg(long, env = "CHAIN_ADMIN_TOKEN", hide_env_values = true)]
+    pub chain_admin_token: Option<String>,
+    /// Longest wait for the server's metagraph to admit the registered hotkeys.
+    #[arg(long, value_parser = parse_duration, default_value = "120s")]
+    pub admission_timeout: Duration,
+    /// After the run, check the database invariants on this database (the server's
+    /// DATABASE_URL), the receipts of every post, and the stored posts per window.
+    #[arg(long, value_name = "DATABASE_URL")]
+    pub check_db: Option<String>,
+    /// Write the report as JSON: `--json` prints it on stdout instead of the text report,
+    /// `--json FILE` writes it to FILE as well as printing the text.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    pub json: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl BurstArgs {
+    /// Burst settings against `url` with every other setting at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        let cli = Cli::try_parse_from(["pulse-bench", "burst", "--url", &url.into()])
+            .expect("the defaults parse");
+        match cli.command {
+            Command::Burst(args) => args,
+            _ => unreachable!("parsed as burst"),
+        }
+    }
 }
 
 /// Settings of `pulse-bench check`.

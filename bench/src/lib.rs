@@ -21,12 +21,14 @@
 //! - [`report`]: latency histograms and counters, and the text and JSON report.
 //! - [`receipts`]: the fate of every post sent, for the database check.
 //! - [`check`]: the database invariants.
+//! - [`burst`]: `pulse-bench burst`, every hotkey submitting at a window's start.
 //!
 //! Tests drive [`run::run`] against an in-process server and [`check::check`] against
 //! databases they break on purpose.
 
 #![warn(missing_docs)]
 
+pub mod burst;
 pub mod check;
 pub mod config;
 pub mod conn;
@@ -44,7 +46,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use service::{Program, Runtime};
 
-use crate::config::{CheckArgs, Cli, Command, RunArgs};
+use crate::config::{BurstArgs, CheckArgs, Cli, Command, RunArgs};
 
 /// `pulse-bench` through `service::main` (without logging: the progress lines and the
 /// report are its output): exit 0 when the run or check passed, 1 when it found errors (the
@@ -71,7 +73,24 @@ pub async fn main(cli: Cli) -> anyhow::Result<bool> {
     match cli.command {
         Command::Run(args) => run_command(&args).await,
         Command::Check(args) => check_command(&args).await,
+        Command::Burst(args) => burst_command(&args).await,
     }
+}
+
+async fn burst_command(args: &BurstArgs) -> anyhow::Result<bool> {
+    let report = burst::run(args).await?;
+    let json = serde_json::to_string_pretty(&report)?;
+    match args.json.as_deref() {
+        Some(path) if path.as_os_str() == "-" => println!("{json}"),
+        Some(path) => {
+            std::fs::write(path, format!("{json}\n"))
+                .with_context(|| format!("cannot write the JSON report to {}", path.display()))?;
+            print!("{}", report.to_text());
+        }
+        None => print!("{}", report.to_text()),
+    }
+    std::io::stdout().flush()?;
+    Ok(report.passed())
 }
 
 async fn run_command(args: &RunArgs) -> anyhow::Result<bool> {

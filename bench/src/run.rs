@@ -382,7 +382,7 @@ async fn worker(shared: Arc<Shared>) -> Recorder {
     recorder
 }
 
-async fn fetch_status(
+pub(crate) async fn fetch_status(
     client: &reqwest::Client,
     url: &reqwest::Url,
     headers: HeaderMap,

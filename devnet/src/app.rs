@@ -24,7 +24,7 @@ use service::Program;
 use crate::binaries::Binaries;
 use crate::config::{BLOCKS_PER_WINDOW, Cli, OutputFormat};
 use crate::layout::{Clock, ClockState, Identity, Layout, find_dataset};
-use crate::observe::Observer;
+use crate::observe::{ChainView, Observer};
 use crate::process::{self, Signals, Spec, Supervisor};
 use crate::prom;
 use crate::summary::{Names, ProcessExit, ProcessInfo, Ready, Registered, Stopped, json_line};
@@ -387,6 +387,11 @@ async fn start(context: &StartContext<'_>, supervisor: &mut Supervisor) -> anyho
         context.clock,
         context.miners.iter().map(|m| m.ss58().to_owned()).collect(),
         validator_state.join(context.validator.ss58()),
+        Some(ChainView {
+            admin: chain.replacen("ws://", "http://", 1),
+            netuid: NETUID,
+            validator: context.validator.ss58().to_owned(),
+        }),
     )
     .await?;
 
@@ -556,9 +561,19 @@ async fn start_chain(
                 ((context.cli.block_time_secs * 1000.0).round().max(1.0) as u64).to_string(),
             ),
             ("CHAIN_NETUIDS", NETUID.to_string()),
-            // Weights set in one extrinsic land each tempo (99 + 1 blocks, one window); with
-            // commit-reveal turned on through the admin API the validator commits, then reveals.
-            ("CHAIN_COMMIT_REVEAL", "false".into()),
+            // The double numbers its blocks from the server's clock block, so a block named
+            // in a window line or a validator log means the same moment on both.
+            (
+                "CHAIN_FIRST_BLOCK",
+                context
+                    .clock
+                    .block_at(service::time::unix_time().as_secs_f64())
+                    .to_string(),
+            ),
+            // Without commit-reveal, weights set in one extrinsic land each tempo (99 + 1
+            // blocks, one window); with it (--commit-reveal) the validator commits a hash each
+            // tempo and reveals it in the next.
+            ("CHAIN_COMMIT_REVEAL", context.cli.commit_reveal.to_string()),
             ("LOG_FORMAT", "text".into()),
         ]),
         log: context.layout.log("chain"),

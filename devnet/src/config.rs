@@ -58,6 +58,11 @@ pub struct Cli {
     #[arg(long, env = "PULSE_DEVNET_STOP_TIMEOUT_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub stop_timeout_secs: u64,
+    /// Turn commit-reveal on in the chain double: the validator then commits a hash of its
+    /// weights each tempo and reveals it one tempo later (as on subnets where the owner
+    /// keeps the chain's default), instead of setting them directly.
+    #[arg(long, env = "PULSE_DEVNET_COMMIT_REVEAL")]
+    pub commit_reveal: bool,
     /// Delete the devnet directory first: a new database, new hotkeys, no state.
     #[arg(long)]
     pub reset: bool,
@@ -93,6 +98,7 @@ mod tests {
         assert_eq!(cli.dir, PathBuf::from(".pulse/devnet"));
         assert_eq!(cli.output, OutputFormat::Text);
         assert_eq!(cli.windows, None);
+        assert!(!cli.commit_reveal);
     }
 
     #[test]

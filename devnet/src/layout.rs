@@ -179,8 +179,13 @@ impl Clock {
 
     /// The window at `unix` (as the server computes it).
     pub fn window_at(&self, unix: f64) -> u64 {
+        self.block_at(unix) / BLOCKS_PER_WINDOW
+    }
+
+    /// The server's block at Unix time `unix`.
+    pub fn block_at(&self, unix: f64) -> u64 {
         let blocks = ((unix - self.genesis_unix as f64) / self.block_time_secs).floor();
-        (blocks.max(0.0) as u64) / BLOCKS_PER_WINDOW
+        blocks.max(0.0) as u64
     }
 }
 

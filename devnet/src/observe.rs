@@ -8,6 +8,7 @@
 //! | duplicates, 429s | the server's `/metrics`: `pulse_submissions_total{outcome="duplicate"}` and `{outcome="rate_limited"}`, read as each window closes, minus the previous reading |
 //! | scores | `GET /v2/scores?window=N`, signed by the validator |
 //! | weights | the validator's `weights.json`, once its `weights_state.json` says the window was applied |
+//! | on chain | `pulse-chain`'s admin API: the validator's stored weights (block, `u16` values as shares) and its commits awaiting reveal |
 //!
 //! Accepted, selected, verdicts and scores are what the database holds, so they can be
 //! checked against it. Duplicates and 429s are not stored; the server counts them, and a
@@ -32,7 +33,7 @@ use validator::weights::{StateFile, WEIGHTS_FILE, WeightFile};
 use crate::config::BLOCKS_PER_WINDOW;
 use crate::layout::Clock;
 use crate::prom;
-use crate::summary::{MinerCounts, Verdicts, Weights, WindowSummary};
+use crate::summary::{ChainWeights, MinerCounts, Verdicts, Weights, WindowSummary};
 
 /// How often a number that is not there yet is looked for again.
 const POLL: Duration = Duration::from_millis(250);
@@ -44,9 +45,24 @@ struct Counters {
     rate_limited: f64,
 }
 
+/// Where the devnet's chain double is, and whose weights to read on it.
+#[derive(Debug, Clone)]
+pub struct ChainView {
+    /// The double's HTTP address (its admin API).
+    pub admin: String,
+    /// The devnet's subnet.
+    pub netuid: u16,
+    /// The validator's hotkey.
+    pub validator: String,
+}
+
 /// Gathers the numbers of each window.
 #[derive(Debug)]
 pub struct Observer {
+    chain: Option<ChainView>,
+    /// The block of the validator's weights and of its newest commit on the chain when the
+    /// last line was printed.
+    chain_seen: Option<(u64, u64)>,
     api: ApiClient,
     http: reqwest::Client,
     metrics_url: String,
@@ -65,9 +81,12 @@ impl Observer {
         clock: Clock,
         miners: Vec<String>,
         validator_state: PathBuf,
+        chain: Option<ChainView>,
     ) -> anyhow::Result<Self> {
         let metrics_url = format!("{}/metrics", api.base_url());
         let mut observer = Self {
+            chain,
+            chain_seen: None,
             api,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -145,6 +164,22 @@ impl Observer {
             }
             tokio::time::sleep(POLL).await;
         };
+        // The validator sends its weights once the window's scores are final: they land (or
+        // are committed, to be revealed a tempo later) a few blocks after the window closed,
+        // after whatever the previous line showed.
+        let chain = loop {
+            let Some((weights, newest_commit)) = self.chain_weights().await? else {
+                break None;
+            };
+            let seen = self.chain_seen;
+            let landed = weights.block.is_some_and(|b| seen.is_none_or(|s| b > s.0));
+            let committed = newest_commit.is_some_and(|c| seen.is_none_or(|s| c > s.1));
+            if landed || committed || Instant::now() >= deadline {
+                self.chain_seen = Some((weights.block.unwrap_or(0), newest_commit.unwrap_or(0)));
+                break Some(weights);
+            }
+            tokio::time::sleep(POLL).await;
+        };
         Ok(WindowSummary {
             window,
             first_block: window * BLOCKS_PER_WINDOW,
@@ -158,7 +193,81 @@ impl Observer {
             miners: posts.by_miner,
             scores: scores.scores,
             weights,
+            chain,
         })
+    }
+
+    /// The validator's weights on the chain double, and the block of its newest commit
+    /// awaiting reveal (`None` without a chain).
+    async fn chain_weights(&self) -> anyhow::Result<Option<(ChainWeights, Option<u64>)>> {
+        let Some(chain) = &self.chain else {
+            return Ok(None);
+        };
+        let base = format!("{}/admin/subnets/{}", chain.admin, chain.netuid);
+        let neurons = self.admin_get(&format!("{base}/neurons")).await?;
+        let hotkey_of: BTreeMap<u64, String> = neurons
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| Some((n["uid"].as_u64()?, n["hotkey"].as_str()?.to_owned())))
+            .collect();
+        let stored = self.admin_get(&format!("{base}/weights")).await?;
+        let mine = stored["mechanisms"][0]["weights"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|entry| entry["hotkey"] == chain.validator.as_str());
+        let (block, weights) = match mine {
+            None => (None, BTreeMap::new()),
+            Some(entry) => {
+                let pairs: Vec<(u64, f64)> = entry["weights"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|pair| Some((pair[0].as_u64()?, pair[1].as_f64()?)))
+                    .collect();
+                let sum: f64 = pairs.iter().map(|(_, w)| w).sum();
+                let weights = pairs
+                    .into_iter()
+                    .map(|(uid, w)| {
+                        let key = hotkey_of
+                            .get(&uid)
+                            .cloned()
+                            .unwrap_or_else(|| format!("uid {uid}"));
+                        (key, if sum > 0.0 { w / sum } else { 0.0 })
+                    })
+                    .collect();
+                (entry["block"].as_u64(), weights)
+            }
+        };
+        let commits = self.admin_get(&format!("{base}/commits")).await?;
+        let mechanism = &commits["mechanisms"][0];
+        let pending: Vec<u64> = ["commits", "timelocked"]
+            .iter()
+            .flat_map(|kind| mechanism[*kind].as_array().into_iter().flatten())
+            .filter(|c| c["hotkey"] == chain.validator.as_str())
+            .filter_map(|c| c["commit_block"].as_u64())
+            .collect();
+        Ok(Some((
+            ChainWeights {
+                block,
+                weights,
+                pending_commits: pending.len(),
+            },
+            pending.iter().copied().max(),
+        )))
+    }
+
+    async fn admin_get(&self, url: &str) -> anyhow::Result<serde_json::Value> {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("reading {url} of pulse-chain"))?
+            .json()
+            .await
+            .with_context(|| format!("reading {url} of pulse-chain"))
     }
 
     async fn counters(&self) -> anyhow::Result<Counters> {

@@ -3,7 +3,7 @@
 //! `stopped`).
 //!
 //! ```text
-//! window 12 [blocks 1200-1299]: accepted 10 (selected 5), duplicates 0, 429s 0; verdicts pass 5, fail 0, inconclusive 0; scores miner-1 0.6123, miner-2 0.6012; weights miner-1 0.5046, miner-2 0.4954
+//! window 12 [blocks 1200-1299]: accepted 10 (selected 5), duplicates 0, 429s 0; verdicts pass 5, fail 0, inconclusive 0; scores miner-1 0.6123, miner-2 0.6012; weights miner-1 0.5046, miner-2 0.4954; on chain at block 1302: miner-1 0.5046, miner-2 0.4954
 //! ```
 
 use std::collections::BTreeMap;
@@ -49,6 +49,19 @@ pub struct Weights {
     pub weights: BTreeMap<String, f64>,
 }
 
+/// The validator's weights as the chain holds them when the window's line is printed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainWeights {
+    /// Block of the extrinsic that set them; `None` while the chain holds none of the
+    /// validator's.
+    pub block: Option<u64>,
+    /// Hotkey (or `uid N` for a uid the chain no longer maps) -> the stored `u16` weight
+    /// as a share of the vector's sum.
+    pub weights: BTreeMap<String, f64>,
+    /// The validator's commits not revealed yet (commit-reveal).
+    pub pending_commits: usize,
+}
+
 /// One window's numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WindowSummary {
@@ -76,6 +89,8 @@ pub struct WindowSummary {
     pub scores: BTreeMap<String, f64>,
     /// The validator's weights after the window, if it had written them.
     pub weights: Option<Weights>,
+    /// The validator's weights on the chain after the window.
+    pub chain: Option<ChainWeights>,
 }
 
 /// Short names for hotkeys (`miner-1`); others are abbreviated.
@@ -151,6 +166,26 @@ impl WindowSummary {
                     "; weights (as of window {}) {}",
                     weights.window,
                     list(&weights.weights, names, 4)
+                );
+            }
+        }
+        if let Some(chain) = &self.chain {
+            match chain.block {
+                Some(block) => {
+                    let _ = write!(
+                        line,
+                        "; on chain at block {block}: {}",
+                        list(&chain.weights, names, 4)
+                    );
+                }
+                None => line.push_str("; on chain: none yet"),
+            }
+            if chain.pending_commits > 0 {
+                let _ = write!(
+                    line,
+                    " ({} commit{} awaiting reveal)",
+                    chain.pending_commits,
+                    if chain.pending_commits == 1 { "" } else { "s" }
                 );
             }
         }
@@ -391,6 +426,7 @@ mod tests {
                 window: 12,
                 weights: BTreeMap::from([(M1.to_owned(), 0.9), (M2.to_owned(), 0.1)]),
             }),
+            chain: None,
         }
     }
 
@@ -425,6 +461,31 @@ mod tests {
             summary
                 .text(&names())
                 .ends_with("; weights not written yet")
+        );
+    }
+
+    #[test]
+    fn weights_on_chain_and_pending_commits_are_said() {
+        let mut summary = sample();
+        summary.chain = Some(ChainWeights {
+            block: Some(1302),
+            weights: BTreeMap::from([(M1.to_owned(), 0.9), (M2.to_owned(), 0.1)]),
+            pending_commits: 0,
+        });
+        let text = summary.text(&names());
+        assert!(
+            text.ends_with("; weights miner-1 0.9000, miner-2 0.1000; on chain at block 1302: miner-1 0.9000, miner-2 0.1000"),
+            "{text}"
+        );
+        summary.chain = Some(ChainWeights {
+            block: None,
+            weights: BTreeMap::new(),
+            pending_commits: 1,
+        });
+        let text = summary.text(&names());
+        assert!(
+            text.ends_with("; on chain: none yet (1 commit awaiting reveal)"),
+            "{text}"
         );
     }
 

@@ -534,7 +534,7 @@ pub struct MinerWindowScore {
     /// The factor earlier failures still applied, in (0, 1] (1 when none weighs on the window).
     #[serde(default = "one")]
     pub credibility: f64,
-    /// Posts that another hotkey had submitted first: they scored 0.
+    /// Posts another hotkey had submitted in an earlier window: they scored 0.
     #[serde(default)]
     pub copies: u32,
 }

@@ -3,9 +3,13 @@
 //! score = reward x penalty factor x credibility, where
 //! - the reward is the mean of the server's own score of each post the miner had accepted in
 //!   the window (the formula miners use, computed from the stored fields at the time of
-//!   acceptance; quotes are not submitted, so they count as 0). A post another hotkey
-//!   submitted first (by accepted block, then the server's order of receipt) is a copy: it
-//!   stays in the mean with a score of 0, so copying others' finds never pays;
+//!   acceptance; quotes are not submitted, so they count as 0), each times its credit
+//!   share: hotkeys that submit the same post in the same window share its score equally
+//!   (racing to be first earns nothing, and a cheater who submits a post first cannot take
+//!   it from the honest miners who also found it); a post another hotkey had submitted in
+//!   an earlier window is a copy and scores 0, so copying others' finds (the leaderboard is
+//!   public only once a window is final) never pays. Submissions whose validation failed
+//!   take no share and make nothing a copy;
 //! - the penalty takes away `1 - FAILED_VALIDATION_FACTOR` (0.9 by default, so the score is
 //!   multiplied by 0.1) when any validation failure counts in the window;
 //! - credibility carries a failure into the following windows: a failure counted in window
@@ -36,8 +40,8 @@ pub struct ScoringRules {
     /// Windows over which a failure's credibility loss fades; 0 keeps no credibility (a
     /// failure costs only its own window, the rule before credibility existed).
     pub credibility_windows: u64,
-    /// Whether a post already submitted by another hotkey earns its score again (the rule
-    /// before duplicates were credited once).
+    /// Whether every submission of a post earns its full score, whoever else submitted it
+    /// (the rule before posts were credited once).
     pub credit_copies: bool,
 }
 
@@ -99,8 +103,11 @@ pub struct PostForScore {
     pub tokens: BTreeMap<String, f64>,
     /// Acceptance time, Unix seconds: the "now" of its recency.
     pub accepted_unix: i64,
-    /// False when another hotkey submitted the same post first.
-    pub first_submission: bool,
+    /// The share of its score this submission earns: `1 / n` when `n` hotkeys (this one
+    /// included) submitted the post in this window and none in an earlier one, 0 when
+    /// another hotkey submitted it in an earlier window (a copy). Submissions that failed
+    /// validation are not counted among the others.
+    pub credit_share: f64,
 }
 
 /// One miner's score in one window, with its parts.
@@ -120,7 +127,7 @@ pub struct WindowScore {
     pub penalty_factor: f64,
     /// The miner's credibility in the window (1 when no recent failure weighs on it).
     pub credibility: f64,
-    /// Posts that were copies of another hotkey's earlier submission, scored 0.
+    /// Posts that were copies of another hotkey's submission in an earlier window, scored 0.
     pub copies: i64,
 }
 
@@ -169,10 +176,13 @@ pub fn window_scores(
     let mut per_miner: BTreeMap<&str, (Vec<f64>, i64)> = BTreeMap::new();
     for post in posts {
         let entry = per_miner.entry(&post.miner_hotkey).or_default();
-        if post.first_submission || rules.credit_copies {
-            entry.0.push(post_score(post));
+        let share = if rules.credit_copies {
+            1.0
         } else {
-            entry.0.push(0.0);
+            post.credit_share.clamp(0.0, 1.0)
+        };
+        entry.0.push(post_score(post) * share);
+        if share == 0.0 {
             entry.1 += 1;
         }
     }
@@ -232,7 +242,7 @@ mod tests {
             followers: 0,
             tokens: [("apex".to_string(), 1.0)].into_iter().collect(),
             accepted_unix: NOW,
-            first_submission: true,
+            credit_share: 1.0,
         }
     }
 
@@ -328,9 +338,25 @@ mod tests {
     }
 
     #[test]
+    fn hotkeys_submitting_a_post_in_the_same_window_share_its_score() {
+        let mut shared = post("a", 5000);
+        shared.credit_share = 0.5;
+        let scores = window_scores(W, &[shared.clone()], &BTreeMap::new(), &rules());
+        assert!((scores[0].reward - post_score(&shared) / 2.0).abs() < 1e-12);
+        assert_eq!(scores[0].copies, 0);
+        let before = window_scores(
+            W,
+            &[shared.clone()],
+            &BTreeMap::new(),
+            &ScoringRules::without_credibility(0.1),
+        );
+        assert!((before[0].reward - post_score(&shared)).abs() < 1e-12);
+    }
+
+    #[test]
     fn a_copy_of_another_hotkeys_post_scores_zero_in_the_mean() {
         let mut copy = post("b", 5000);
-        copy.first_submission = false;
+        copy.credit_share = 0.0;
         let posts = [post("a", 5000), copy.clone(), post("b", 0)];
         let scores = window_scores(W, &posts, &BTreeMap::new(), &rules());
         let (a, b) = (&scores[0], &scores[1]);

@@ -92,7 +92,7 @@ fn post(now: i64, d: &Draw) -> PostForScore {
         followers: d.followers,
         tokens: [("subnet".to_string(), d.relevance)].into_iter().collect(),
         accepted_unix: now,
-        first_submission: true,
+        credit_share: 1.0,
     }
 }
 
@@ -120,11 +120,12 @@ fn submitted(strategy: Strategy, now: i64, d: &Draw, rate: f64) -> (PostForScore
             p.tokens = [("subnet".to_string(), 1.0)].into_iter().collect();
             (p, true)
         }
-        // A real, strong post another miner found and submitted first: it passes validation.
+        // A real, strong post another miner found and submitted in an earlier window (the
+        // leaderboard is public once a window is final): it passes validation.
         Strategy::Copying => {
             p.tokens = [("subnet".to_string(), 0.95)].into_iter().collect();
             (p.likes, p.retweets, p.replies, p.followers) = (4_000, 600, 300, 150_000);
-            p.first_submission = false;
+            p.credit_share = 0.0;
             (p, d.deleted)
         }
     }

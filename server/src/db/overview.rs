@@ -43,19 +43,6 @@ pub async fn window_fill(
     .await
 }
 
-/// Counts one submission of `hotkey` refused in `window` because its quota was used (the
-/// quota row exists: the quota can only be used up through it).
-pub async fn count_refusal(db: impl PgExecutor<'_>, hotkey: &str, window: u64) -> sqlx::Result<()> {
-    sqlx::query(
-        "update window_quota set refused = refused + 1 where miner_hotkey = $1 and window_index = $2",
-    )
-    .bind(hotkey)
-    .bind(window as i64)
-    .execute(db)
-    .await
-    .map(drop)
-}
-
 /// Validation of the posts accepted in one window, by the outcome of their tasks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct WindowValidation {
@@ -227,12 +214,4 @@ pub async fn validator_activity(
     .bind(from as i64)
     .fetch_all(db)
     .await
-}
-
-/// The newest published window, if any.
-pub async fn latest_published(db: impl PgExecutor<'_>) -> sqlx::Result<Option<u64>> {
-    sqlx::query_scalar::<_, Option<i64>>("select max(window_index) from window_publications")
-        .fetch_one(db)
-        .await
-        .map(|w| w.map(|w| w as u64))
 }

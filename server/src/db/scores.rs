@@ -129,16 +129,25 @@ pub async fn publish_window(
     window: u64,
     rules: &ScoringRules,
 ) -> sqlx::Result<Vec<WindowScore>> {
-    // A post is a copy when another hotkey's submission of the same post_id came first, by
-    // accepted block and then by the order the server stored them (the identity column).
+    // A post's credit share (see `scoring`): 0 when another hotkey submitted it in an earlier
+    // window, else 1 / (1 + the other hotkeys that submitted it in this window). Submissions
+    // whose validation failed are not among the others: a cheater's false claim on a post
+    // neither takes a share of it nor makes an honest submission a copy.
     let posts = sqlx::query(
         r#"select s.miner_hotkey, s.post_date, s.likes, s.retweets, s.responses, s.followers, s.tokens,
                   extract(epoch from s.accepted_at)::bigint as accepted_unix,
-                  not exists (
-                      select 1 from submissions o
-                      where o.post_id = s.post_id and o.miner_hotkey <> s.miner_hotkey
-                        and (o.accepted_block, o.id) < (s.accepted_block, s.id)) as first_submission
-           from submissions s where s.window_index = $1"#,
+                  case when o.earlier > 0 then 0.0
+                       else 1.0 / (1 + o.alongside) end::float8 as credit_share
+           from submissions s
+           cross join lateral (
+               select count(distinct x.miner_hotkey) filter (where x.window_index < s.window_index) as earlier,
+                      count(distinct x.miner_hotkey) filter (where x.window_index = s.window_index) as alongside
+               from submissions x
+               left join validation_tasks t on t.validation_id = x.validation_id
+               where x.post_id = s.post_id and x.miner_hotkey <> s.miner_hotkey
+                 and x.window_index <= s.window_index
+                 and t.outcome is distinct from 'fail') o
+           where s.window_index = $1"#,
     )
     .bind(window as i64)
     .fetch_all(&mut *conn)
@@ -154,7 +163,7 @@ pub async fn publish_window(
             followers: r.try_get("followers")?,
             tokens: r.try_get::<Json<BTreeMap<String, f64>>, _>("tokens")?.0,
             accepted_unix: r.try_get("accepted_unix")?,
-            first_submission: r.try_get("first_submission")?,
+            credit_share: r.try_get("credit_share")?,
         })
     })
     .collect::<sqlx::Result<Vec<_>>>()?;

@@ -171,18 +171,8 @@ pub async fn submit(
     let used = row.used.max(0) as u32;
     Ok(match row.outcome.as_str() {
         "new" => SubmitOutcome::New { used },
-        "rate_limited" => {
-            // The status page shows a window's 429s. Counted on the connection already held,
-            // after the refusal is settled: a failure here costs the count, not the answer.
-            let window = at.window_index;
-            let counted = conn
-                .run(async |c| super::overview::count_refusal(c, &new.miner_hotkey, window).await)
-                .await;
-            if let Err(error) = counted {
-                tracing::warn!(%error, "counting a refused submission failed");
-            }
-            SubmitOutcome::RateLimited { used }
-        }
+        // pulse_submit has counted the refusal (window_quota.refused) for the status page.
+        "rate_limited" => SubmitOutcome::RateLimited { used },
         "replay" => SubmitOutcome::Replay,
         "forbidden" => SubmitOutcome::Forbidden {
             roles: row.roles.iter().filter_map(|r| Role::from_db(r)).collect(),

@@ -5,10 +5,13 @@
 use maud::{DOCTYPE, Markup, html};
 use protocol::WindowInfo;
 
-use super::chart::{self, Column, Part};
+use protocol::api::MetagraphResponse;
+
+use super::chart::{self, Column, Line, Part};
 use crate::db::overview::{
     FailureCount, Standing, ValidatorActivity, WindowFill, WindowValidation,
 };
+use crate::db::signal::Pulse;
 
 /// Seconds between the page's own reloads (a meta refresh: no script needed).
 pub const REFRESH_SECS: u32 = 15;
@@ -24,14 +27,59 @@ pub struct Overview {
     pub quota: u32,
     /// How far the current window has filled.
     pub fill: WindowFill,
+    /// The top subnets' pulse over the last published windows; `None` before the first
+    /// publication.
+    pub signal: Option<Signal>,
     /// Validation of the last windows' posts, oldest first.
     pub validation: Vec<WindowValidation>,
     /// Their failed tasks by code.
     pub failures: Vec<FailureCount>,
+    /// The windows of `validation` whose numbers are the published rollup's (the others
+    /// are live counts).
+    pub published: Vec<i64>,
     /// The newest published window and its standings, best first.
     pub standings: Option<(u64, Vec<Standing>)>,
     /// Validators active in the last windows.
     pub validators: Vec<ValidatorActivity>,
+    /// How hotkeys are registered.
+    pub registration: RegistrationState,
+}
+
+/// The top subnets' series, as the read API's series query returned them.
+#[derive(Clone, Debug)]
+pub struct Signal {
+    /// The newest published window, whose most-posted subnets these are.
+    pub window: i64,
+    /// The subnets, most posts in `window` first.
+    pub subnets: Vec<SubnetSeries>,
+}
+
+/// One subnet's pulse per published window.
+#[derive(Clone, Debug)]
+pub struct SubnetSeries {
+    /// Its netuid.
+    pub netuid: u16,
+    /// Its registry name.
+    pub name: String,
+    /// Its pulse per window, oldest first; windows without posts about it have none.
+    pub points: Vec<Pulse>,
+}
+
+/// How this server decides who may submit.
+#[derive(Clone, Debug)]
+pub enum RegistrationState {
+    /// REGISTRATION=open.
+    Open,
+    /// REGISTRATION=closed.
+    Closed,
+    /// REGISTRATION=metagraph: the view `GET /v2/metagraph` answers with, or why there is
+    /// none yet.
+    Metagraph {
+        /// The subnet synced.
+        netuid: u16,
+        /// The synced metagraph, or why there is none.
+        view: Result<MetagraphResponse, String>,
+    },
 }
 
 /// The whole page around `body`.
@@ -52,6 +100,7 @@ pub fn layout(title: &str, body: Markup) -> Markup {
                     a.brand href="/" { "Pulse" }
                     nav {
                         a href="/" { "Status" }
+                        a href="/#subnets" { "Subnets" }
                         a href="/docs" { "API" }
                     }
                 }
@@ -72,9 +121,11 @@ pub fn overview(o: &Overview) -> Markup {
         "Pulse status",
         html! {
             (current_window(o))
+            (subnets(o))
             (validation(o))
             (standings(o))
             (validators(o))
+            (registration(&o.registration))
         },
     )
 }
@@ -109,6 +160,178 @@ fn current_window(o: &Overview) -> Markup {
     }
 }
 
+/// A page that says what went wrong, in the site's layout.
+pub fn error(title: &str, message: &str) -> Markup {
+    layout(
+        title,
+        html! {
+            section #error {
+                h2 { (title) }
+                p.lede { (message) }
+                p { a href="/" { "Back to the status page" } }
+            }
+        },
+    )
+}
+
+fn subnets(o: &Overview) -> Markup {
+    html! {
+        section #subnets {
+            h2 { "Subnets" }
+            @match &o.signal {
+                None => p.empty { "No window has been published yet: each subnet's pulse appears once a window's scores are." },
+                Some(signal) if signal.subnets.is_empty() => p.empty {
+                    "Window " (signal.window) ", the newest published, has no post about a registry subnet."
+                },
+                Some(signal) => {
+                    p.lede {
+                        "Mean sentiment (from -1, very bearish, to 1, very bullish) of the subnets with the most \
+                         posts in window " (signal.window) ", over the last published windows. Only posts that \
+                         count make the signal: not failed validation, not from a penalised miner ("
+                        a href="/openapi.json" { "read API" } ", tag signal)."
+                    }
+                    (sentiment_chart(signal))
+                    (sentiment_table(signal))
+                }
+            }
+        }
+    }
+}
+
+/// The windows any of `series` has a point in, oldest first.
+fn series_windows(series: &[SubnetSeries]) -> Vec<i64> {
+    let mut windows: Vec<i64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.first_window))
+        .collect();
+    windows.sort_unstable();
+    windows.dedup();
+    windows
+}
+
+fn sentiment_chart(signal: &Signal) -> Markup {
+    let windows = series_windows(&signal.subnets);
+    let labels: Vec<String> = windows.iter().map(i64::to_string).collect();
+    let lines: Vec<Line> = signal
+        .subnets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Line {
+            name: subnet_label(s.netuid, &s.name),
+            class: format!("s{}", i % 6),
+            points: s
+                .points
+                .iter()
+                .filter_map(|p| {
+                    let at = windows.binary_search(&p.first_window).ok()?;
+                    Some((at, p.mean_sentiment?))
+                })
+                .collect(),
+        })
+        .collect();
+    chart::lines(
+        "subnets-chart",
+        "Mean sentiment per window",
+        &labels,
+        (-1.0, 1.0),
+        &lines,
+    )
+}
+
+fn sentiment_table(signal: &Signal) -> Markup {
+    let windows = series_windows(&signal.subnets);
+    html! {
+        table #subnets-table {
+            caption { "Per window: mean sentiment, posts, and confidence (the lower bound of the pass rate of the checks)" }
+            thead { tr {
+                th scope="col" { "Window" }
+                @for s in &signal.subnets {
+                    th scope="col" data-netuid=(s.netuid) {
+                        a href=(format!("/subnets/{}", s.netuid)) { (subnet_label(s.netuid, &s.name)) }
+                    }
+                }
+            } }
+            tbody {
+                @for window in windows.iter().rev() {
+                    tr data-window=(window) {
+                        th scope="row" { (window) }
+                        @for s in &signal.subnets {
+                            td data-netuid=(s.netuid) {
+                                @if let Some(p) = s.points.iter().find(|p| p.first_window == *window) {
+                                    span.num data-field="sentiment" { (sentiment(p.mean_sentiment)) }
+                                    span.sub { span data-field="posts" { (p.posts) } " posts, conf. "
+                                        span data-field="confidence" { (format!("{:.3}", p.confidence)) } }
+                                } @else {
+                                    span.empty { "none" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `SN45 talisman_ai`.
+pub fn subnet_label(netuid: u16, name: &str) -> String {
+    format!("SN{netuid} {name}")
+}
+
+/// A sentiment as the chart's points carry it, or a dash without posts.
+pub fn sentiment(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
+}
+
+fn registration(r: &RegistrationState) -> Markup {
+    html! {
+        section #registration {
+            h2 { "Registration" }
+            @match r {
+                RegistrationState::Open => p.lede data-mode="open" {
+                    "Registration is open (REGISTRATION=open): any validly signed hotkey may submit, \
+                     unless it is listed only as a validator. This server reads no metagraph."
+                },
+                RegistrationState::Closed => p.lede data-mode="closed" {
+                    "Registration is closed (REGISTRATION=closed): only hotkeys an operator listed as \
+                     miners may submit. This server reads no metagraph."
+                },
+                RegistrationState::Metagraph { netuid, view: Err(reason) } => {
+                    p.lede data-mode="metagraph" {
+                        "Registration follows the metagraph of netuid " (netuid) " (REGISTRATION=metagraph), \
+                         which is not synced yet: miners and validators are refused until it is."
+                    }
+                    p.empty data-field="reason" { (reason) }
+                }
+                RegistrationState::Metagraph { view: Ok(m), .. } => {
+                    p.lede data-mode="metagraph" {
+                        "Registration follows the subnet's metagraph (REGISTRATION=metagraph): miners need a UID, \
+                         validators a validator permit and stake. "
+                        a href="/v2/metagraph" { "The metagraph" }
+                    }
+                    table #metagraph-table {
+                        tbody {
+                            tr { th scope="row" { "Netuid" } td data-field="netuid" { (m.netuid) } }
+                            tr { th scope="row" { "Synced at block" } td data-field="block" { (m.block) } }
+                            tr { th scope="row" { "Age" }
+                                td data-field="age" data-secs=(format!("{:.0}", m.age_secs)) { (duration(m.age_secs)) " ago" } }
+                            tr { th scope="row" { "Neurons" } td data-field="neurons" { (m.neurons.len()) } }
+                            tr { th scope="row" { "Validator permits" }
+                                td data-field="permits" { (m.neurons.iter().filter(|n| n.validator_permit).count()) } }
+                            tr { th scope="row" { "State" }
+                                td data-field="stale" data-stale=(m.stale) {
+                                    @if m.stale { "stale: older than METAGRAPH_MAX_AGE_SECS, roles are not decided (503)" }
+                                    @else { "fresh" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn validation(o: &Overview) -> Markup {
     let columns: Vec<Column> = o
         .validation
@@ -132,6 +355,8 @@ fn validation(o: &Overview) -> Markup {
                 (chart::stacked_columns("validation-chart",
                     "Sampled posts per window, by what validators found", &columns))
                 table #validation-table {
+                    caption { "Published windows show the numbers of the read API's window summary; the \
+                        others (the current window, windows not published yet) show live counts." }
                     thead { tr {
                         th scope="col" { "Window" } th scope="col" { "Sampled" } th scope="col" { "Passed" }
                         th scope="col" { "Failed" } th scope="col" { "Inconclusive" } th scope="col" { "Pending" }
@@ -139,7 +364,8 @@ fn validation(o: &Overview) -> Markup {
                     } }
                     tbody {
                         @for v in o.validation.iter().rev() {
-                            tr data-window=(v.window_index) {
+                            @let source = if o.published.contains(&v.window_index) { "published" } else { "live" };
+                            tr data-window=(v.window_index) data-source=(source) {
                                 th scope="row" { (v.window_index) }
                                 td data-field="selected" { (v.selected) }
                                 td data-field="passed" { (v.passed) }
@@ -238,7 +464,7 @@ fn part(name: &'static str, class: &'static str, value: i64) -> Part {
 
 /// `5F3sa2TJ...4kYj`: enough of an SS58 address to tell hotkeys apart at a glance; the full
 /// address is in the cell's title.
-fn short(hotkey: &str) -> String {
+pub fn short(hotkey: &str) -> String {
     if hotkey.chars().count() <= 14 {
         return hotkey.to_owned();
     }
@@ -255,7 +481,7 @@ fn short(hotkey: &str) -> String {
 }
 
 /// `1 min 12 s`, `48 s`.
-fn duration(seconds: f64) -> String {
+pub fn duration(seconds: f64) -> String {
     let seconds = seconds.round() as u64;
     match seconds {
         0..60 => format!("{seconds} s"),
@@ -274,6 +500,14 @@ mod tests {
             "5F3sa2TJ...YjQX"
         );
         assert_eq!(short("alice"), "alice");
+    }
+
+    #[test]
+    fn sentiments_print_like_the_charts_values_and_a_dash_without_posts() {
+        assert_eq!(sentiment(Some(0.5)), "0.500");
+        assert_eq!(sentiment(Some(-1.0 / 3.0)), "-0.333");
+        assert_eq!(sentiment(None), "-");
+        assert_eq!(subnet_label(45, "talisman_ai"), "SN45 talisman_ai");
     }
 
     #[test]

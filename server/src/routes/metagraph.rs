@@ -6,6 +6,7 @@ use protocol::api::{ErrorBody, MetagraphNeuron, MetagraphResponse};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::metagraph::Metagraph;
 
 /// The subnet's metagraph as this server last synced it from the chain.
 ///
@@ -29,13 +30,17 @@ pub async fn metagraph(State(state): State<AppState>) -> Result<Json<MetagraphRe
             "this server does not read a metagraph (REGISTRATION is not metagraph)".into(),
         ));
     };
+    view(metagraph).map(Json).map_err(ApiError::Unavailable)
+}
+
+/// The reply of `GET /v2/metagraph` from the in-memory snapshot, or why there is none yet.
+/// The status page shows the same view, so the two cannot disagree.
+pub fn view(metagraph: &Metagraph) -> Result<MetagraphResponse, String> {
     let fresh = metagraph.fresh();
     let Some(snapshot) = metagraph.snapshot() else {
-        return Err(ApiError::Unavailable(
-            fresh.err().unwrap_or_else(|| "not synced yet".into()),
-        ));
+        return Err(fresh.err().unwrap_or_else(|| "not synced yet".into()));
     };
-    Ok(Json(MetagraphResponse {
+    Ok(MetagraphResponse {
         netuid: snapshot.netuid,
         block: snapshot.block,
         block_hash: snapshot.block_hash.clone(),
@@ -55,5 +60,5 @@ pub async fn metagraph(State(state): State<AppState>) -> Result<Json<MetagraphRe
                 last_update: n.last_update,
             })
             .collect(),
-    }))
+    })
 }

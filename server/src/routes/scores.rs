@@ -24,7 +24,8 @@ pub struct ScoresQuery {
 /// Miners' scores of a final window.
 ///
 /// A miner's window score is the mean of the server's own score of each of its posts
-/// accepted in the window (a post another hotkey submitted first scores 0), multiplied by
+/// accepted in the window (hotkeys that submit a post in the same window share its score;
+/// a post another hotkey submitted in an earlier window scores 0), multiplied by
 /// `FAILED_VALIDATION_FACTOR` (0.1) when a validation failure counts in the window, and by
 /// its credibility: a failure counted `k` windows earlier multiplies the score by
 /// `k / 12` until `k` reaches 12. A window is final once every post sampled in it has a

@@ -495,7 +495,8 @@ fn post_filter(
     })
 }
 
-fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
+/// A `next_cursor` this API gave (`window.id`) as the keyset position it names.
+pub fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
     let bad = || ApiError::invalid_field("cursor", "not a cursor this API gave");
     let (window, id) = cursor.split_once('.').ok_or_else(bad)?;
     Ok((

@@ -1,7 +1,8 @@
 //! Issue 13's incentive findings against the running server: a window waits for its
 //! verdicts (a post sent at a window's end is judged in its own window), asking never makes
-//! a window final, a failure lowers the following windows through credibility, and a post
-//! submitted by several hotkeys earns its score once.
+//! a window final, a failure lowers the following windows through credibility, a post
+//! submitted again in a later window is a copy, and hotkeys that submit a post in the same
+//! window share it.
 
 use std::sync::Arc;
 
@@ -179,17 +180,20 @@ async fn a_failure_lowers_the_following_windows_through_credibility() {
 }
 
 #[tokio::test]
-async fn a_post_submitted_by_several_hotkeys_earns_its_score_once() {
+async fn a_post_submitted_again_in_a_later_window_is_a_copy_and_scores_zero() {
     let app = Arc::new(app_selecting_everything(1).await);
     let first = miner();
     let post_id = unique_post_id();
+    app.server.blocks().set(950); // window 9
     let (status, body) = json(
         app.submit(&first, &sample_submission(first.ss58(), post_id))
             .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // Eight copiers race each other with the same post after the first submitter.
+    // In window 10, once window 9's posts are public, eight copiers race each other with
+    // the same post.
+    app.server.blocks().set(1_050);
     let copiers: Vec<Signer> = (0..8).map(|_| miner()).collect();
     let mut racing = JoinSet::new();
     for copier in copiers.clone() {
@@ -208,18 +212,58 @@ async fn a_post_submitted_by_several_hotkeys_earns_its_score_once() {
     let v = validator(&app).await;
     judge_all(&app, &v, &first, "pass").await;
     app.server.blocks().set(1_120);
-    let (status, body) = scores(&app, &v, "").await;
+    let (status, body) = scores(&app, &v, "?window=9").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["window"], 10);
     assert!(
         body["scores"][first.ss58()].as_f64().unwrap() > 0.3,
         "{body}"
     );
+    let (status, body) = scores(&app, &v, "?window=10").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     for copier in &copiers {
         assert_eq!(body["scores"][copier.ss58()], 0.0, "{body}");
         let row = window_row(&app, copier, 10).await;
         assert_eq!((&row["posts"], &row["copies"]), (&1.into(), &1.into()));
     }
-    let first_row = window_row(&app, &first, 10).await;
+    let first_row = window_row(&app, &first, 9).await;
     assert_eq!(first_row["copies"], 0);
+}
+
+#[tokio::test]
+async fn hotkeys_that_submit_a_post_in_the_same_window_share_it_and_a_false_claim_takes_no_share() {
+    let app = app_selecting_everything(1).await;
+    // a and b find the same post in window 10; cheat claims it too, first, and fails
+    // validation; control finds a post of its own with the same fields.
+    let (a, b, cheat, control) = (miner(), miner(), miner(), miner());
+    let shared = unique_post_id();
+    for m in [&cheat, &a, &b] {
+        let (status, body) = json(app.submit(m, &sample_submission(m.ss58(), shared)).await).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let own = unique_post_id();
+    let (status, body) = json(
+        app.submit(&control, &sample_submission(control.ss58(), own))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v = validator(&app).await;
+    judge_all(&app, &v, &cheat, "fail").await;
+    app.server.blocks().set(1_120);
+    let (status, body) = scores(&app, &v, "?window=10").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let full = window_row(&app, &control, 10).await["reward"]
+        .as_f64()
+        .unwrap();
+    assert!(full > 0.3, "{body}");
+    // Two honest finders share the post: half each, not a third (the failed claim takes
+    // nothing) and not nothing (being second is no copy).
+    for m in [&a, &b] {
+        let row = window_row(&app, m, 10).await;
+        let reward = row["reward"].as_f64().unwrap();
+        assert!((reward - full / 2.0).abs() < 1e-9, "{row} against {full}");
+        assert_eq!(row["copies"], 0, "{row}");
+    }
+    let cheat_row = window_row(&app, &cheat, 10).await;
+    assert_eq!(cheat_row["failed_validations"], 1, "{cheat_row}");
 }

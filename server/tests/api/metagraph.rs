@@ -19,11 +19,11 @@ use tokio::sync::oneshot;
 
 use crate::helpers::{START_BLOCK, json, unique_post_id};
 
-const NETUID: u16 = 3;
+pub const NETUID: u16 = 3;
 
 /// `pulse-chain` in this process, with netuid [`NETUID`] and an admin API; stoppable and
 /// restartable on the same port with the same chain.
-struct Node {
+pub struct Node {
     chain: chain::Chain,
     address: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -31,7 +31,7 @@ struct Node {
 }
 
 impl Node {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let config = chain::Config {
             state: serde_json::from_value(
                 json!({"subnets": [{"netuid": NETUID, "max_allowed_uids": 64}]}),
@@ -61,7 +61,7 @@ impl Node {
         self.stop = Some(stop);
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("ws://{}", self.address)
     }
 
@@ -97,7 +97,7 @@ impl Node {
     }
 
     /// Registers `hotkey` on the subnet with `stake_rao` and a permit or not; its uid.
-    async fn register(&self, hotkey: &str, stake_rao: u64, permit: bool) -> u64 {
+    pub async fn register(&self, hotkey: &str, stake_rao: u64, permit: bool) -> u64 {
         let body = self
             .admin(
                 reqwest::Method::POST,
@@ -120,7 +120,7 @@ impl Node {
     }
 }
 
-fn config(url: &str, tick: Duration, max_age: Duration) -> MetagraphConfig {
+pub fn config(url: &str, tick: Duration, max_age: Duration) -> MetagraphConfig {
     MetagraphConfig {
         netuid: NETUID,
         endpoint: Endpoint::parse(url).unwrap(),
@@ -136,7 +136,7 @@ fn config(url: &str, tick: Duration, max_age: Duration) -> MetagraphConfig {
 }
 
 /// An in-process server deciding by `metagraph`, at a manual block.
-async fn server(db: &TestDb, metagraph: Metagraph) -> TestServer {
+pub async fn server(db: &TestDb, metagraph: Metagraph) -> TestServer {
     let settings = Settings {
         registration: Registration::Metagraph,
         ..Settings::default()
@@ -147,7 +147,7 @@ async fn server(db: &TestDb, metagraph: Metagraph) -> TestServer {
 }
 
 /// Syncs now (the interval is zero in these tests) and loads the result.
-async fn sync(server: &TestServer) {
+pub async fn sync(server: &TestServer) {
     let metagraph = server.state.metagraph.as_ref().unwrap();
     metagraph.sync_if_due(&server.state.db).await.unwrap();
     metagraph.reload(&server.state.db).await.unwrap();

@@ -144,19 +144,52 @@ async fn chromium_shows_what_the_database_holds() {
         assert_eq!(shown, value.to_string(), "{field}");
     }
 
-    // Validation: the table and the chart both hold each window's numbers.
-    for w in &validation {
-        for (field, value) in [
-            ("selected", w.selected),
-            ("passed", w.passed),
-            ("failed", w.failed),
-            ("inconclusive", w.inconclusive),
-            ("pending", w.pending),
-        ] {
-            let cell = format!(
-                "#validation-table tr[data-window='{}'] td[data-field='{field}']",
-                w.window_index
-            );
+    // Validation: the table and the chart both hold each window's numbers. Window 9 is
+    // published: its numbers are the read API's window summary total; window 10 is still
+    // filling: live counts.
+    let (status, summary) = crate::helpers::json(
+        app.client
+            .get(app.url("/v2/signal/windows/9"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    let total = &summary["total"];
+    let mut expected_rows = vec![(
+        9,
+        "published",
+        ["selected", "passed", "failed", "inconclusive", "pending"]
+            .map(|field| (field, total[field].as_i64().unwrap())),
+    )];
+    let live = validation.iter().find(|w| w.window_index == 10).unwrap();
+    expected_rows.push((
+        10,
+        "live",
+        [
+            ("selected", live.selected),
+            ("passed", live.passed),
+            ("failed", live.failed),
+            ("inconclusive", live.inconclusive),
+            ("pending", live.pending),
+        ],
+    ));
+    // The data is what the test made: window 9's six posts were all sampled and judged.
+    assert_eq!(total["selected"], 6, "{total}");
+    assert_eq!(total["failed"], 1, "{total}");
+    for (window, source, fields) in expected_rows {
+        let row = format!("#validation-table tr[data-window='{window}']");
+        let shown_source: Value = page
+            .execute(
+                "return document.querySelector(arguments[0]).dataset.source;",
+                vec![json!(row)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown_source, source, "{row}");
+        for (field, value) in fields {
+            let cell = format!("{row} td[data-field='{field}']");
             assert_eq!(text(page, &cell).await, value.to_string(), "{cell}");
         }
         let drawn: Value = page
@@ -164,21 +197,20 @@ async fn chromium_shows_what_the_database_holds() {
                 "const g = document.querySelector(`#validation-chart g[data-label='${arguments[0]}']`);
                  return Object.fromEntries([...g.querySelectorAll('rect')]
                      .map(r => [r.dataset.series, Number(r.dataset.value)]));",
-                vec![json!(w.window_index.to_string())],
+                vec![json!(window.to_string())],
             )
             .await
             .unwrap();
-        for (series, value) in [("passed", w.passed), ("failed", w.failed)] {
+        for (series, value) in fields {
+            if series == "selected" {
+                continue;
+            }
             let expected = if value == 0 {
                 Value::Null
             } else {
                 json!(value)
             };
-            assert_eq!(
-                drawn[series], expected,
-                "window {} {series}",
-                w.window_index
-            );
+            assert_eq!(drawn[series], expected, "window {window} {series}");
         }
     }
     let codes = text(
@@ -231,6 +263,12 @@ async fn chromium_shows_what_the_database_holds() {
         validators[0].failed.to_string()
     );
 
+    // This server lets any signed hotkey submit, and says so.
+    assert_eq!(
+        attribute(page, "#registration p.lede", "data-mode").await,
+        "open"
+    );
+
     browser.assert_clean(&app.url("/")).await;
 
     // A phone: nothing wider than the screen, every section still there.
@@ -250,7 +288,7 @@ async fn chromium_shows_what_the_database_holds() {
             layout["page"].as_f64().unwrap() <= layout["view"].as_f64().unwrap(),
             "wider than the screen at {width} px: {layout}"
         );
-        assert_eq!(layout["sections"], 4, "{layout}");
+        assert_eq!(layout["sections"], 6, "{layout}");
         // Kept for a person to look at (target/tmp/status-page-<width>.png).
         let png = page.screenshot().await.unwrap();
         let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -258,6 +296,17 @@ async fn chromium_shows_what_the_database_holds() {
         std::fs::write(&path, png).unwrap();
     }
     browser.close().await;
+}
+
+/// The attribute `name` of the element `selector` selects.
+async fn attribute(page: &Client, selector: &str, name: &str) -> String {
+    page.find(fantoccini::Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .attr(name)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{selector} has no {name}"))
 }
 
 /// The trimmed text of the element `selector` selects.
@@ -388,4 +437,488 @@ async fn wait_until_listening(driver: &mut Child) -> u16 {
         }
     }
     panic!("chromedriver exited before it listened");
+}
+
+/// A post about `subnet` (a registry name) with `sentiment`.
+fn post_about(miner: &Signer, subnet: &str, sentiment: f64) -> protocol::api::SubmitRequest {
+    let mut post = testkit::sample_submission(miner.ss58(), crate::helpers::unique_post_id());
+    post.content = format!("{subnet} this week, post {}", post.post_id);
+    post.tokens = [(subnet.to_string(), 1.0)].into_iter().collect();
+    post.sentiment = sentiment;
+    post
+}
+
+async fn submit_about(app: &App, miner: &Signer, subnet: &str, sentiment: f64, n: usize) {
+    for _ in 0..n {
+        let response = app
+            .submit(miner, &post_about(miner, subnet, sentiment))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
+
+/// Passes every post `v` can lease but the first of `fail_miner`'s, which fails; the
+/// failed validation ids.
+async fn judge_failing(app: &App, v: &Signer, fail_miner: Option<&str>) -> Vec<String> {
+    let batch = poll(app, v, 100).await;
+    let mut failed = Vec::new();
+    let mut results = Vec::new();
+    for payload in batch["payloads"].as_array().unwrap() {
+        if failed.is_empty() && Some(payload["miner_hotkey"].as_str().unwrap()) == fail_miner {
+            failed.push(payload["validation_id"].as_str().unwrap().to_owned());
+            results.push(verdict(v, payload, "fail", Some("content_mismatch")));
+        } else {
+            results.push(verdict(v, payload, "pass", None));
+        }
+    }
+    send_results(app, v, results).await;
+    failed
+}
+
+/// Windows 8 and 9 published with posts about two subnets: talisman_ai (45) bullish, apex
+/// (1) bearish then neutral; in window 9 one of a third miner's posts fails. Post text is
+/// published. Returns the app and the failed post's validation id.
+async fn app_with_signal() -> (App, String) {
+    let app = App::with_settings(Settings {
+        validation_probability: 1.0,
+        max_submissions: 20,
+        validation_verdicts: 1,
+        publish_post_text: true,
+        ..Settings::default()
+    })
+    .await;
+    let (a, b, c) = (miner(), miner(), miner());
+    let v = validator(&app).await;
+
+    app.server.blocks().set(START_BLOCK - 200);
+    submit_about(&app, &a, "talisman_ai", 0.5, 3).await;
+    submit_about(&app, &b, "apex", -0.5, 2).await;
+    judge_failing(&app, &v, None).await;
+
+    app.server.blocks().set(START_BLOCK - 100);
+    let published = v.get(&app.client, &app.url("/v2/scores?window=8")).await;
+    assert_eq!(published.status(), StatusCode::OK);
+    submit_about(&app, &a, "talisman_ai", 1.0, 12).await;
+    submit_about(&app, &c, "talisman_ai", 0.5, 12).await;
+    submit_about(&app, &b, "apex", 0.0, 2).await;
+    let failed = judge_failing(&app, &v, Some(c.ss58())).await;
+
+    app.server.blocks().set(START_BLOCK);
+    let published = v.get(&app.client, &app.url("/v2/scores?window=9")).await;
+    assert_eq!(published.status(), StatusCode::OK);
+    (app, failed.into_iter().next().expect("one post failed"))
+}
+
+async fn get_json(app: &App, path: &str) -> Value {
+    let (status, body) =
+        crate::helpers::json(app.client.get(app.url(path)).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body
+}
+
+/// `{:.3}` of a JSON number, `-` for null (how the page prints sentiments).
+fn three(value: &Value) -> String {
+    value
+        .as_f64()
+        .map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
+}
+
+#[tokio::test]
+async fn the_subnets_chart_and_table_show_the_read_apis_series() {
+    let (app, _) = app_with_signal().await;
+    let summary = get_json(&app, "/v2/signal/windows/9").await;
+    let netuids: Vec<u64> = summary["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["netuid"].as_u64().unwrap())
+        .collect();
+    // Known data: talisman_ai has the most posts in window 9, then apex.
+    assert_eq!(netuids, [45, 1]);
+
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    page.set_window_size(1280, 900).await.unwrap();
+    page.goto(&app.url("/")).await.unwrap();
+
+    let shown: Value = page
+        .execute(
+            "return [...document.querySelectorAll('#subnets-table thead th[data-netuid]')]
+                 .map(th => Number(th.dataset.netuid));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, json!(netuids));
+
+    let mut cells = 0;
+    for netuid in &netuids {
+        let series = get_json(
+            &app,
+            &format!("/v2/signal/subnets/{netuid}/series?from_window=0&to_window=9"),
+        )
+        .await;
+        let name = format!("SN{netuid} {}", series["name"].as_str().unwrap());
+        let points = series["points"].as_array().unwrap();
+        assert_eq!(points.len(), 2, "windows 8 and 9: {series}");
+        for point in points {
+            let window = point["first_window"].as_i64().unwrap();
+            let cell =
+                format!("#subnets-table tr[data-window='{window}'] td[data-netuid='{netuid}']");
+            assert_eq!(
+                text(page, &format!("{cell} [data-field='sentiment']")).await,
+                three(&point["mean_sentiment"]),
+                "{cell}"
+            );
+            assert_eq!(
+                text(page, &format!("{cell} [data-field='posts']")).await,
+                point["posts"].to_string(),
+                "{cell}"
+            );
+            assert_eq!(
+                text(page, &format!("{cell} [data-field='confidence']")).await,
+                three(&point["confidence"]),
+                "{cell}"
+            );
+            let drawn = attribute(
+                page,
+                &format!("#subnets-chart g[data-series='{name}'] circle[data-label='{window}']"),
+                "data-value",
+            )
+            .await;
+            assert_eq!(drawn, three(&point["mean_sentiment"]), "{name} {window}");
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, 4);
+    // The failed post's miner is penalised in window 9: its posts leave the signal.
+    let talisman_9 = get_json(
+        &app,
+        "/v2/signal/subnets/45/series?from_window=9&to_window=9",
+    )
+    .await;
+    assert_eq!(talisman_9["points"][0]["posts"], 12, "{talisman_9}");
+
+    browser.assert_clean(&app.url("/")).await;
+
+    // Each subnet links to its page.
+    page.find(fantoccini::Locator::Css(
+        "#subnets-table th[data-netuid='1'] a",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    assert_eq!(
+        page.current_url().await.unwrap().as_str(),
+        app.url("/subnets/1")
+    );
+    assert_eq!(text(page, "#series h2").await, "SN1 apex");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_subnet_page_shows_its_series_and_only_its_validated_posts_page_by_page() {
+    let (app, failed) = app_with_signal().await;
+    let series = get_json(
+        &app,
+        "/v2/signal/subnets/45/series?from_window=0&to_window=9",
+    )
+    .await;
+    let expected = get_json(
+        &app,
+        "/v2/signal/posts?subnet=45&validation=passed&limit=500",
+    )
+    .await;
+    let expected: Vec<&Value> = expected["posts"].as_array().unwrap().iter().collect();
+    // Known data: 3 + 12 + 12 posts about talisman_ai, all judged, one failed.
+    assert_eq!(expected.len(), 26);
+    let passed_in_db = app
+        .count(
+            "select count(*) from submissions s join validation_tasks t using (validation_id)
+             where s.subnet = 'talisman_ai' and t.outcome = 'pass'",
+        )
+        .await;
+    assert_eq!(passed_in_db, 26);
+
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    for (width, height) in [(390, 844), (1280, 900)] {
+        page.set_window_size(width, height).await.unwrap();
+        page.goto(&app.url("/subnets/talisman_ai")).await.unwrap();
+        assert_eq!(text(page, "#series h2").await, "SN45 talisman_ai");
+
+        // The series: one row and two chart points (mean and weighted) per window.
+        let points = series["points"].as_array().unwrap();
+        let rows: Value = page
+            .execute(
+                "return [...document.querySelectorAll('#series-table tbody tr')].map(r => Number(r.dataset.window));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows, json!([9, 8]));
+        for point in points {
+            let window = point["first_window"].as_i64().unwrap();
+            let row = format!("#series-table tr[data-window='{window}']");
+            for field in ["posts", "counted_submissions", "passed", "failed"] {
+                assert_eq!(
+                    text(page, &format!("{row} td[data-field='{field}']")).await,
+                    point[field].to_string(),
+                    "{row} {field}"
+                );
+            }
+            for field in [
+                "mean_sentiment",
+                "weighted_sentiment",
+                "confidence",
+                "checked",
+            ] {
+                assert_eq!(
+                    text(page, &format!("{row} td[data-field='{field}']")).await,
+                    three(&point[field]),
+                    "{row} {field}"
+                );
+            }
+            assert_eq!(
+                attribute(
+                    page,
+                    &format!("#series-chart g[data-series='mean'] circle[data-label='{window}']"),
+                    "data-value"
+                )
+                .await,
+                three(&point["mean_sentiment"])
+            );
+        }
+
+        // The validated posts, newest first, following "Older posts" to the end: exactly
+        // the read API's passed posts, in its order, with their text.
+        let mut shown: Vec<Value> = Vec::new();
+        let mut pages = 0;
+        loop {
+            pages += 1;
+            let rows: Value = page
+                .execute(
+                    "return [...document.querySelectorAll('#posts-table tbody tr')].map(r => ({
+                         id: r.dataset.validationId, validation: r.dataset.validation,
+                         content: r.querySelector('[data-field=content]').textContent.trim() }));",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            shown.extend(rows.as_array().unwrap().iter().cloned());
+            match page.find(fantoccini::Locator::Css("#older")).await {
+                Ok(link) => link.click().await.unwrap(),
+                Err(_) => break,
+            }
+        }
+        assert_eq!(pages, 2, "20 posts a page");
+        assert_eq!(shown.len(), expected.len());
+        for (shown, expected) in shown.iter().zip(&expected) {
+            assert_eq!(shown["id"], expected["validation_id"]);
+            assert_eq!(shown["validation"], "passed");
+            assert_eq!(shown["content"], expected["content"]);
+        }
+        assert!(shown.iter().all(|p| p["id"] != failed.as_str()));
+        // Back to the newest page from a later one.
+        page.find(fantoccini::Locator::Css("#newest"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.current_url().await.unwrap().as_str(),
+            app.url("/subnets/45")
+        );
+
+        let layout: Value = page
+            .execute(
+                "return { page: document.documentElement.scrollWidth, view: window.innerWidth };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            layout["page"].as_f64().unwrap() <= layout["view"].as_f64().unwrap(),
+            "wider than the screen at {width} px: {layout}"
+        );
+        // Kept for a person to look at (target/tmp/subnet-page-<width>.png).
+        let png = page.screenshot().await.unwrap();
+        let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("subnet-page-{width}.png"));
+        std::fs::write(&path, png).unwrap();
+    }
+    browser.assert_clean(&app.url("/subnets/45")).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_unknown_subnet_is_a_404_page_and_post_text_stays_private_by_default() {
+    let app = App::with_settings(Settings {
+        validation_probability: 1.0,
+        validation_verdicts: 1,
+        ..Settings::default()
+    })
+    .await;
+    for (path, status, says) in [
+        (
+            "/subnets/nosuchsubnet",
+            StatusCode::NOT_FOUND,
+            "No such subnet",
+        ),
+        ("/subnets/9999", StatusCode::NOT_FOUND, "No such subnet"),
+        (
+            "/subnets/45?before=nonsense",
+            StatusCode::BAD_REQUEST,
+            "Not a page of posts",
+        ),
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert!(
+            response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .starts_with("default-src 'none'")
+        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains(says), "{path}: {html}");
+        assert!(html.contains(r#"href="/assets/pulse.css""#), "same layout");
+    }
+
+    // PUBLISH_POST_TEXT is off: the page, like the API, shows no text.
+    let m = miner();
+    app.server.blocks().set(START_BLOCK - 100);
+    let post = post_about(&m, "talisman_ai", 0.5);
+    assert_eq!(app.submit(&m, &post).await.status(), StatusCode::OK);
+    let v = validator(&app).await;
+    judge_failing(&app, &v, None).await;
+    let html = app
+        .client
+        .get(app.url("/subnets/45"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&post.post_id), "the validated post is listed");
+    assert!(!html.contains(&post.content), "{html}");
+    assert!(html.contains("does not publish post text"));
+}
+
+#[tokio::test]
+async fn the_metagraphs_sync_state_is_on_the_page() {
+    use crate::metagraph::{Node, config, server as metagraph_server, sync};
+    use std::time::Duration;
+
+    let node = Node::start().await;
+    node.register(miner().ss58(), 0, false).await;
+    node.register(miner().ss58(), 2_000 * server::metagraph::RAO_PER_TAO, true)
+        .await;
+    let db = testkit::TestDb::new().await;
+    let server = metagraph_server(
+        &db,
+        server::metagraph::Metagraph::new(config(
+            &node.url(),
+            Duration::ZERO,
+            Duration::from_secs(600),
+        )),
+    )
+    .await;
+    let client = reqwest::Client::new();
+
+    // Before the first sync: the page says why there is no metagraph, as the API does.
+    let (status, reply) = crate::helpers::json(
+        client
+            .get(server.url("/v2/metagraph"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    page.goto(&server.url("/")).await.unwrap();
+    assert_eq!(
+        attribute(page, "#registration p.lede", "data-mode").await,
+        "metagraph"
+    );
+    assert_eq!(
+        text(page, "#registration [data-field='reason']").await,
+        reply["detail"].as_str().unwrap()
+    );
+
+    sync(&server).await;
+    let metagraph = crate::helpers::json(
+        client
+            .get(server.url("/v2/metagraph"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .1;
+    for width in [390, 1280] {
+        page.set_window_size(width, 900).await.unwrap();
+        page.goto(&server.url("/")).await.unwrap();
+        assert_eq!(
+            text(page, "#metagraph-table td[data-field='netuid']").await,
+            metagraph["netuid"].to_string()
+        );
+        assert_eq!(
+            text(page, "#metagraph-table td[data-field='block']").await,
+            metagraph["block"].to_string()
+        );
+        let neurons = metagraph["neurons"].as_array().unwrap();
+        assert_eq!(neurons.len(), 2);
+        assert_eq!(
+            text(page, "#metagraph-table td[data-field='neurons']").await,
+            neurons.len().to_string()
+        );
+        assert_eq!(
+            text(page, "#metagraph-table td[data-field='permits']").await,
+            "1"
+        );
+        assert_eq!(
+            attribute(
+                page,
+                "#metagraph-table td[data-field='stale']",
+                "data-stale"
+            )
+            .await,
+            metagraph["stale"].to_string()
+        );
+        // The page was rendered after the reply: its age is at least the reply's, and the
+        // sync is fresh (max age 600 s).
+        let age: f64 = attribute(page, "#metagraph-table td[data-field='age']", "data-secs")
+            .await
+            .parse()
+            .unwrap();
+        assert!(age + 0.5 >= metagraph["age_secs"].as_f64().unwrap());
+        assert!(age < 600.0);
+        let layout: Value = page
+            .execute(
+                "return { page: document.documentElement.scrollWidth, view: window.innerWidth };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            layout["page"].as_f64().unwrap() <= layout["view"].as_f64().unwrap(),
+            "wider than the screen at {width} px: {layout}"
+        );
+    }
+    browser.assert_clean(&server.url("/")).await;
+    browser.close().await;
 }
