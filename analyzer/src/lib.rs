@@ -14,12 +14,15 @@
 //!   needs bit for bit.
 //! - [`sentiment`]: the five sentiment classes and the engines behind [`SentimentEngine`]: an
 //!   offline lexicon (the default) and an OpenAI-compatible LLM client.
+//! - [`chat`]: the OpenAI-compatible chat-completions client (HTTP and retries) that the LLM
+//!   sentiment engine and the server's answer route share.
 //! - [`scoring`]: the post score, built from generic rewards and penalties that window scores
 //!   reuse.
 
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod chat;
 pub mod difflib;
 pub mod registry;
 pub mod relevance;

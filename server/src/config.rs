@@ -7,10 +7,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use analyzer::chat::LlmConfig;
+use analyzer::sentiment::DEFAULT_MODEL;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use protocol::auth::{self, AuthPolicy};
 use protocol::window;
 use service::cli::{LogArgs, number_in, probability};
+use service::secret::Secret;
 
 /// `pulse-server`: the Pulse coordination API.
 #[derive(Debug, Parser)]
@@ -281,6 +284,25 @@ pub struct ServeArgs {
     #[arg(long, env = "PUBLISH_POST_TEXT", default_value_t = false, global = true,
           action = clap::ArgAction::Set)]
     pub publish_post_text: bool,
+    /// Base URL of the OpenAI-compatible chat-completions API the answer route
+    /// (`/v2/signal/answer`) asks, up to and including the version segment (e.g.
+    /// `https://llm.chutes.ai/v1`). Unset: answers are the matching validated posts and their
+    /// sentiment breakdown, without a written answer.
+    #[arg(long, env = "ANSWER_LLM_BASE", global = true)]
+    pub answer_llm_base: Option<String>,
+    /// Model the answer route asks (with ANSWER_LLM_BASE).
+    #[arg(long, env = "ANSWER_MODEL", default_value = DEFAULT_MODEL, global = true)]
+    pub answer_model: String,
+    /// Bearer key of the answer route's LLM API (with ANSWER_LLM_BASE); unset or empty sends
+    /// no key.
+    #[arg(long, env = "ANSWER_API_KEY", hide_env_values = true, global = true)]
+    pub answer_api_key: Option<Secret>,
+    /// Longest wait for one request to the answer route's LLM, in seconds. A failed request
+    /// is tried once more; whatever the LLM does, the answer route replies within
+    /// three quarters of PULSE_REQUEST_TIMEOUT_SECS, with the posts and the LLM's error.
+    #[arg(long, env = "ANSWER_LLM_TIMEOUT_SECS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub answer_llm_timeout_secs: u64,
     /// Requests per minute one IP address may make to the public read API (`/v2/signal/...`),
     /// and failed authentications per minute one IP address may have on any route, before
     /// it is answered 429 with `Retry-After`; 0 turns the limit off.
@@ -389,6 +411,8 @@ pub struct Settings {
     pub publish_post_text: bool,
     /// Public requests (and failed authentications) per IP address per minute; 0: no limit.
     pub public_rate_limit_per_minute: u32,
+    /// The LLM the answer route asks; `None`: answers without one.
+    pub answer_llm: Option<LlmConfig>,
 }
 
 impl Settings {
@@ -432,6 +456,7 @@ impl Default for Settings {
             server_identity: None,
             publish_post_text: false,
             public_rate_limit_per_minute: 600,
+            answer_llm: None,
         }
     }
 }
@@ -468,8 +493,28 @@ impl From<&ServeArgs> for Settings {
                 .map(str::to_owned),
             publish_post_text: args.publish_post_text,
             public_rate_limit_per_minute: args.public_rate_limit_per_minute,
+            answer_llm: answer_llm(args),
         }
     }
+}
+
+/// Attempts per answer-route LLM call: one retry of a transient failure, no more, as a
+/// person waits for the reply.
+pub const ANSWER_LLM_ATTEMPTS: u32 = 2;
+
+/// The answer route's LLM, when ANSWER_LLM_BASE names one.
+fn answer_llm(args: &ServeArgs) -> Option<LlmConfig> {
+    let base = args
+        .answer_llm_base
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())?;
+    let key = args.answer_api_key.as_ref().map_or("", Secret::expose);
+    let mut config = LlmConfig::new(base, args.answer_model.clone(), key);
+    config.timeout = Duration::from_secs(args.answer_llm_timeout_secs);
+    config.max_attempts = ANSWER_LLM_ATTEMPTS;
+    config.initial_backoff = Duration::from_millis(500);
+    Some(config)
 }
 
 #[cfg(test)]
@@ -493,6 +538,37 @@ mod tests {
         assert_eq!(settings.miner_auth, AcceptedAuth::Any);
         assert_eq!(settings.validator_auth, AcceptedAuth::Any);
         assert_eq!(settings.server_identity, None);
+        assert!(
+            settings.answer_llm.is_none(),
+            "no LLM unless ANSWER_LLM_BASE is set"
+        );
+    }
+
+    #[test]
+    fn the_answer_llm_is_configured_from_its_own_variables() {
+        let cli: Cli = parse([
+            "pulse-server",
+            "--answer-llm-base",
+            "http://127.0.0.1:9/v1",
+            "--answer-model",
+            "m",
+            "--answer-api-key",
+            "sk-1",
+            "--answer-llm-timeout-secs",
+            "4",
+        ]);
+        let config = Settings::from(&cli.serve).answer_llm.unwrap();
+        assert_eq!(
+            (
+                config.base_url.as_str(),
+                config.model.as_str(),
+                config.api_key.as_str()
+            ),
+            ("http://127.0.0.1:9/v1", "m", "sk-1")
+        );
+        assert_eq!(config.timeout, Duration::from_secs(4));
+        assert_eq!(config.max_attempts, ANSWER_LLM_ATTEMPTS);
+        assert!(!format!("{:?}", cli.serve).contains("sk-1"));
     }
 
     #[test]

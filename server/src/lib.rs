@@ -15,6 +15,8 @@
 //! - [`auth`]: signature checks, the X-Auth signature memo, Epistula replay protection
 //!   and roles.
 //! - [`scoring`]: miners' window scores from the shared scoring library.
+//! - [`answer`]: questions answered from validated posts: the query a question becomes,
+//!   the sentiment breakdown, the LLM's prompt and the check of its citations.
 //! - [`db`]: the SQL, one module per table group.
 //! - [`error`]: the error type and the wire shape of every error.
 //! - [`metrics`]: Prometheus metrics served at `/metrics`.
@@ -26,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod answer;
 pub mod auth;
 pub mod chain;
 pub mod config;

@@ -132,6 +132,12 @@ async fn serve_forever(
     }
     let settings = Settings::from(args);
     settings.check().map_err(anyhow::Error::msg)?;
+    if let Some(config) = &settings.answer_llm {
+        // Fails here, with its cause, rather than when the state builds the same client.
+        analyzer::chat::ChatClient::new(config.clone())
+            .context("building the answer route's LLM client")?;
+        tracing::info!(llm.base = %config.base_url, llm.model = %config.model, "answers are written by an LLM");
+    }
     let block_time = Duration::from_secs_f64(settings.block_time_secs);
     let blocks = match args.block_source {
         BlockSourceKind::Clock => BlockSource::clock(args.genesis_unix, settings.block_time_secs),

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use analyzer::chat::ChatClient;
 use protocol::WindowInfo;
 use sqlx::PgPool;
 
@@ -35,6 +36,8 @@ pub struct AppState {
     pub metagraph: Option<Metagraph>,
     /// Per-IP counters of public requests and failed authentications.
     pub rate_limits: Arc<RateLimits>,
+    /// The answer route's LLM client, when one is configured (`ANSWER_LLM_BASE`).
+    pub answer_llm: Option<ChatClient>,
 }
 
 /// Most X-Auth signatures remembered: a subnet's 256 miners reusing a header for 40 s of
@@ -54,6 +57,12 @@ impl AppState {
         let options = SessionTimeouts::for_requests(settings.request_timeout)
             .apply((*db.connect_options()).clone());
         let db = db.options().clone().connect_lazy_with(options);
+        // Building a reqwest client fails only when no TLS backend can start, which the
+        // server's own HTTPS clients would hit first; startup builds it once before this.
+        let answer_llm = settings
+            .answer_llm
+            .clone()
+            .map(|config| ChatClient::new(config).expect("the answer LLM's HTTP client builds"));
         Self {
             submit_db: submit_lane(&db, size),
             db,
@@ -63,6 +72,7 @@ impl AppState {
             x_auth_memo: Arc::new(XAuthMemo::new(X_AUTH_MEMO_CAPACITY)),
             metagraph: None,
             rate_limits: Arc::new(RateLimits::default()),
+            answer_llm,
         }
     }
 

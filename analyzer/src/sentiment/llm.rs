@@ -1,34 +1,21 @@
-//! The LLM sentiment engine: an OpenAI-compatible chat-completions client.
+//! The LLM sentiment engine: one chat completion per post.
 //!
-//! One request per post: `POST {base}/chat/completions` with a bearer key, temperature 0 and
-//! `response_format: {"type": "json_object"}`, asking for `{"sentiment": "<class>"}`. The
-//! answer is read from `choices[0].message.content`, forgiving the ways models dress JSON up
-//! (code fences, prose around the object, a bare label), but an answer that names no class is
-//! an error, never a default.
-//!
-//! Network errors, timeouts, 5xx and 429 are retried by the `retry` policy with exponential
-//! backoff (the first wait is [`LlmConfig::initial_backoff`], doubling after each failure),
-//! or as long as the endpoint's `Retry-After` asks, up to a minute (a gateway asking for more
-//! is down for longer than a post is worth waiting: the caller skips the post). Other
-//! statuses (401, 400, ...) and unusable answers fail at once, as repeating the same request
-//! at temperature 0 would get the same answer.
+//! One request per post through the shared [`ChatClient`] (temperature 0,
+//! `response_format: {"type": "json_object"}`, the HTTP and retry rules of [`crate::chat`]),
+//! asking for `{"sentiment": "<class>"}`. The answer is read from the message content,
+//! forgiving the ways models dress JSON up (code fences, prose around the object, a bare
+//! label), but an answer that names no class is an error, never a default, and is not
+//! retried: the same prompt at temperature 0 would get the same answer.
 
-use std::fmt;
-use std::time::{Duration, SystemTime};
-
-use retry::{CancellationToken, Policy};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Sentiment, SentimentError};
+use crate::chat::{ChatClient, ChatMessage, LlmConfig, strip_code_fence};
 
 /// The reference miner's default `LLM_BASE`.
 pub const DEFAULT_LLM_BASE: &str = "https://llm.chutes.ai/v1";
 /// The reference miner's default `MODEL`.
 pub const DEFAULT_MODEL: &str = "deepseek-ai/DeepSeek-V3-0324";
-
-/// How much of an error body is kept in [`SentimentError::Status`].
-const ERROR_BODY_CHARS: usize = 200;
 
 /// The instructions sent with every post. The cue lists follow the reference's class
 /// descriptions; the JSON shape is what [`parse_answer`] reads first.
@@ -42,191 +29,33 @@ Reply with a JSON object and nothing else, of the form {\"sentiment\": \"<class>
 - very_bearish: crash, exploit, failure, major problems, severe concerns
 Judge the author's tone about what the post discusses, not the topic itself.";
 
-/// Where and how to reach the LLM. Binaries fill it from `LLM_BASE`, `MODEL` and `API_KEY`.
-#[derive(Clone)]
-pub struct LlmConfig {
-    /// Base URL of the API, up to and including the version segment (`LLM_BASE`, e.g.
-    /// `https://llm.chutes.ai/v1`); `/chat/completions` is appended.
-    pub base_url: String,
-    /// Model name (`MODEL`).
-    pub model: String,
-    /// Bearer key (`API_KEY`). Redacted in `Debug`.
-    pub api_key: String,
-    /// Limit for one request, from connecting to the last byte of the reply.
-    pub timeout: Duration,
-    /// Attempts per post, the first included; 0 counts as 1.
-    pub max_attempts: u32,
-    /// Wait after the first failed attempt; doubled after each further failure.
-    pub initial_backoff: Duration,
-}
-
-impl LlmConfig {
-    /// A configuration with the default timeout (30 s), attempts (3) and first backoff (1 s).
-    pub fn new(
-        base_url: impl Into<String>,
-        model: impl Into<String>,
-        api_key: impl Into<String>,
-    ) -> Self {
-        Self {
-            base_url: base_url.into(),
-            model: model.into(),
-            api_key: api_key.into(),
-            timeout: Duration::from_secs(30),
-            max_attempts: 3,
-            initial_backoff: Duration::from_secs(1),
-        }
-    }
-}
-
-impl fmt::Debug for LlmConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LlmConfig")
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("api_key", &"<redacted>")
-            .field("timeout", &self.timeout)
-            .field("max_attempts", &self.max_attempts)
-            .field("initial_backoff", &self.initial_backoff)
-            .finish()
-    }
-}
-
 /// Classifies posts with an OpenAI-compatible chat-completions API.
 #[derive(Debug, Clone)]
 pub struct LlmClassifier {
-    config: LlmConfig,
-    url: String,
-    http: reqwest::Client,
-}
-
-#[derive(Serialize)]
-struct ChatRequest<'a> {
-    model: &'a str,
-    messages: [ChatMessage<'a>; 2],
-    temperature: f64,
-    response_format: ResponseFormat,
-}
-
-#[derive(Serialize)]
-struct ChatMessage<'a> {
-    role: &'static str,
-    content: &'a str,
-}
-
-#[derive(Serialize)]
-struct ResponseFormat {
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Deserialize)]
-struct ChatResponse {
-    choices: Vec<Choice>,
-}
-
-#[derive(Deserialize)]
-struct Choice {
-    message: ChoiceMessage,
-}
-
-#[derive(Deserialize)]
-struct ChoiceMessage {
-    content: Option<String>,
+    client: ChatClient,
 }
 
 impl LlmClassifier {
     /// Builds the client. Fails only if the HTTP client cannot be set up.
     pub fn new(config: LlmConfig) -> Result<Self, SentimentError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(SentimentError::Client)?;
-        let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/'));
-        Ok(Self { config, url, http })
+        Ok(Self {
+            client: ChatClient::new(config)?,
+        })
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &LlmConfig {
-        &self.config
+        self.client.config()
     }
 
     /// Classifies one text, retrying transient failures.
     pub async fn classify(&self, text: &str) -> Result<Sentiment, SentimentError> {
-        // A post's analysis is raced against shutdown by its caller, when it matters.
-        let never = CancellationToken::new();
-        Policy::exponential(self.config.initial_backoff, self.config.max_attempts)
-            .run(
-                "LLM sentiment request",
-                &never,
-                SentimentError::failure,
-                || self.attempt(text),
-            )
-            .await
-            .map_err(|gave_up| gave_up.error)
-    }
-
-    /// One request and the reading of its reply.
-    async fn attempt(&self, text: &str) -> Result<Sentiment, SentimentError> {
-        let request = ChatRequest {
-            model: &self.config.model,
-            messages: [
-                ChatMessage {
-                    role: "system",
-                    content: INSTRUCTIONS,
-                },
-                ChatMessage {
-                    role: "user",
-                    content: text,
-                },
-            ],
-            temperature: 0.0,
-            response_format: ResponseFormat {
-                kind: "json_object",
-            },
-        };
-        let response = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.config.api_key)
-            .json(&request)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        let status = response.status();
-        let retry_after = retry::retry_after(response.headers(), SystemTime::now());
-        let body = response.text().await.map_err(|e| self.transport_error(e))?;
-        if !status.is_success() {
-            return Err(SentimentError::Status {
-                url: self.url.clone(),
-                status: status.as_u16(),
-                body: body.chars().take(ERROR_BODY_CHARS).collect(),
-                retry_after,
-            });
-        }
-        let reply: ChatResponse = serde_json::from_str(&body)
-            .map_err(|e| SentimentError::MalformedReply(e.to_string()))?;
-        let content = reply
-            .choices
-            .into_iter()
-            .next()
-            .ok_or_else(|| SentimentError::MalformedReply("no choices".into()))?
-            .message
-            .content
-            .ok_or_else(|| SentimentError::MalformedReply("message has no content".into()))?;
+        let messages = [ChatMessage::system(INSTRUCTIONS), ChatMessage::user(text)];
+        let content = self
+            .client
+            .complete("LLM sentiment request", &messages, true)
+            .await?;
         parse_answer(&content).ok_or(SentimentError::UnrecognisedAnswer(content))
-    }
-
-    fn transport_error(&self, source: reqwest::Error) -> SentimentError {
-        if source.is_timeout() {
-            SentimentError::Timeout {
-                url: self.url.clone(),
-            }
-        } else {
-            SentimentError::Transport {
-                url: self.url.clone(),
-                source,
-            }
-        }
     }
 }
 
@@ -266,20 +95,11 @@ fn from_json(value: &Value) -> Option<Sentiment> {
     }
 }
 
-/// The body of a Markdown code fence (```` ```json ... ``` ````), or the text unchanged.
-fn strip_code_fence(text: &str) -> &str {
-    let Some(rest) = text.strip_prefix("```") else {
-        return text;
-    };
-    // Drop the info string (`json`) up to the end of the opening line.
-    let body = rest.split_once('\n').map_or("", |(_, body)| body);
-    body.trim_end().strip_suffix("```").unwrap_or(body).trim()
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     use axum::Json;
     use axum::extract::State;
@@ -289,6 +109,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::chat::LlmError;
 
     const KEY: &str = "test-key";
 
@@ -430,7 +251,10 @@ mod tests {
     async fn a_reply_that_is_not_a_chat_completion_is_an_error() {
         let (base, _) = serve(vec![Step::Raw("<html>gateway</html>")]).await;
         let err = classifier(&base, KEY).classify("gm").await.unwrap_err();
-        assert!(matches!(err, SentimentError::MalformedReply(_)), "{err}");
+        assert!(
+            matches!(err, SentimentError::Llm(LlmError::MalformedReply(_))),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -463,11 +287,11 @@ mod tests {
         assert!(
             matches!(
                 err,
-                SentimentError::Status {
+                SentimentError::Llm(LlmError::Status {
                     status: 503,
                     retry_after: Some(wait),
                     ..
-                } if wait == Duration::from_secs(120)
+                }) if wait == Duration::from_secs(120)
             ),
             "{err}"
         );
@@ -479,7 +303,10 @@ mod tests {
         let (base, double) = serve(vec![Step::Fail(503); 3]).await;
         let err = classifier(&base, KEY).classify("gm").await.unwrap_err();
         assert!(
-            matches!(err, SentimentError::Status { status: 503, .. }),
+            matches!(
+                err,
+                SentimentError::Llm(LlmError::Status { status: 503, .. })
+            ),
             "{err}"
         );
         assert_eq!(double.request_count(), 3);
@@ -493,7 +320,7 @@ mod tests {
             .await
             .unwrap_err();
         match err {
-            SentimentError::Status { status, body, .. } => {
+            SentimentError::Llm(LlmError::Status { status, body, .. }) => {
                 assert_eq!(status, 401);
                 assert!(body.contains("invalid api key"), "{body}");
             }
@@ -514,7 +341,10 @@ mod tests {
             .classify("gm")
             .await
             .unwrap_err();
-        assert!(matches!(err, SentimentError::Timeout { .. }), "{err}");
+        assert!(
+            matches!(err, SentimentError::Llm(LlmError::Timeout { .. })),
+            "{err}"
+        );
         assert_eq!(double.request_count(), 2);
     }
 
@@ -533,7 +363,10 @@ mod tests {
             .classify("gm")
             .await
             .unwrap_err();
-        assert!(matches!(err, SentimentError::Transport { .. }), "{err}");
+        assert!(
+            matches!(err, SentimentError::Llm(LlmError::Transport { .. })),
+            "{err}"
+        );
     }
 
     #[test]
@@ -568,17 +401,5 @@ mod tests {
         for (answer, expected) in cases {
             assert_eq!(parse_answer(answer), expected, "{answer:?}");
         }
-    }
-
-    #[test]
-    fn the_api_key_is_not_printed() {
-        let config = LlmConfig::new(DEFAULT_LLM_BASE, DEFAULT_MODEL, "sk-secret");
-        assert!(!format!("{config:?}").contains("sk-secret"));
-    }
-
-    #[test]
-    fn a_trailing_slash_on_the_base_url_is_tolerated() {
-        let classifier = LlmClassifier::new(LlmConfig::new("http://x/v1/", "m", "k")).unwrap();
-        assert_eq!(classifier.url, "http://x/v1/chat/completions");
     }
 }

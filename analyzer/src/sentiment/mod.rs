@@ -20,7 +20,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use lexicon::{CueHit, Lexicon, LexiconVerdict};
-pub use llm::{DEFAULT_LLM_BASE, DEFAULT_MODEL, LlmClassifier, LlmConfig};
+pub use llm::{DEFAULT_LLM_BASE, DEFAULT_MODEL, LlmClassifier};
+// Where the LLM is: kept reachable here, where the sentiment engine's users look for it.
+pub use crate::chat::{LlmConfig, LlmError};
 
 /// One of the five sentiment classes, from most to least favourable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -111,39 +113,9 @@ impl FromStr for Sentiment {
 /// Why a sentiment could not be determined. Only the LLM engine fails.
 #[derive(Debug, thiserror::Error)]
 pub enum SentimentError {
-    /// The HTTP client could not be built (bad TLS setup, for instance).
-    #[error("cannot build the LLM HTTP client: {0}")]
-    Client(#[source] reqwest::Error),
-    /// The request failed on the network (connection refused, reset, unreadable body).
-    #[error("LLM request to {url} failed: {source}")]
-    Transport {
-        /// The endpoint called.
-        url: String,
-        /// The underlying error.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// The endpoint did not answer within the configured timeout.
-    #[error("LLM request to {url} timed out")]
-    Timeout {
-        /// The endpoint called.
-        url: String,
-    },
-    /// The endpoint answered with a non-success status.
-    #[error("LLM endpoint {url} answered {status}: {body}")]
-    Status {
-        /// The endpoint called.
-        url: String,
-        /// The HTTP status code.
-        status: u16,
-        /// The start of the response body, for the operator.
-        body: String,
-        /// How long the endpoint asked to wait (`Retry-After`), if it did.
-        retry_after: Option<std::time::Duration>,
-    },
-    /// The reply was not a chat completion with a message.
-    #[error("LLM reply is not a chat completion: {0}")]
-    MalformedReply(String),
+    /// No chat completion came back (network, timeout, status, malformed reply).
+    #[error(transparent)]
+    Llm(#[from] LlmError),
     /// The model answered, but its answer names none of the five classes.
     #[error("LLM answer names no sentiment class: {0:?}")]
     UnrecognisedAnswer(String),
@@ -153,26 +125,16 @@ impl SentimentError {
     /// Whether trying again may help: network failures, timeouts, 5xx and 429.
     pub fn is_transient(&self) -> bool {
         match self {
-            SentimentError::Transport { .. } | SentimentError::Timeout { .. } => true,
-            SentimentError::Status { status, .. } => *status == 429 || *status >= 500,
-            SentimentError::Client(_)
-            | SentimentError::MalformedReply(_)
-            | SentimentError::UnrecognisedAnswer(_) => false,
+            SentimentError::Llm(e) => e.is_transient(),
+            SentimentError::UnrecognisedAnswer(_) => false,
         }
     }
 
-    /// What this error means to the retry policy: a transient failure (a 429 included, as
-    /// LLM gateways use it for short bursts) with the endpoint's `Retry-After`, or a
-    /// permanent one.
+    /// What this error means to the retry policy (see [`LlmError::failure`]).
     pub fn failure(&self) -> retry::Failure {
         match self {
-            SentimentError::Status { retry_after, .. } if self.is_transient() => {
-                retry::Failure::Transient {
-                    retry_after: *retry_after,
-                }
-            }
-            _ if self.is_transient() => retry::Failure::Transient { retry_after: None },
-            _ => retry::Failure::Permanent,
+            SentimentError::Llm(e) => e.failure(),
+            SentimentError::UnrecognisedAnswer(_) => retry::Failure::Permanent,
         }
     }
 }
@@ -249,25 +211,26 @@ mod tests {
     }
 
     #[test]
-    fn only_network_timeouts_5xx_and_429_are_transient() {
-        let status = |status| SentimentError::Status {
-            url: "u".into(),
-            status,
-            body: String::new(),
-            retry_after: None,
+    fn an_unrecognised_answer_is_permanent_and_llm_errors_keep_their_kind() {
+        let status = |status| {
+            SentimentError::Llm(LlmError::Status {
+                url: "u".into(),
+                status,
+                body: String::new(),
+                retry_after: None,
+            })
         };
-        assert!(status(500).is_transient());
         assert!(status(503).is_transient());
-        assert!(status(429).is_transient());
         assert!(!status(401).is_transient());
-        assert!(!status(400).is_transient());
-        assert!(SentimentError::Timeout { url: "u".into() }.is_transient());
         assert!(!SentimentError::UnrecognisedAnswer("maybe".into()).is_transient());
+        assert_eq!(
+            SentimentError::UnrecognisedAnswer("maybe".into()).failure(),
+            retry::Failure::Permanent
+        );
         assert_eq!(
             status(429).failure(),
             retry::Failure::Transient { retry_after: None }
         );
-        assert_eq!(status(401).failure(), retry::Failure::Permanent);
     }
 
     #[tokio::test]

@@ -508,10 +508,10 @@ pub struct PostFilter {
     pub publish_text: bool,
 }
 
-/// A page of posts, newest window first, then newest submission; `limit + 1` rows at most
-/// so the caller knows whether a next page exists.
-pub async fn posts(pool: &PgPool, filter: &PostFilter, limit: i64) -> sqlx::Result<Vec<PostItem>> {
-    let validation_filter = match filter.validation {
+/// The SQL condition (starting with `and`) keeping posts in `state` (`s`: submissions,
+/// `t`: its task); empty for any state.
+fn validation_condition(state: Option<ValidationState>) -> &'static str {
+    match state {
         None => "",
         Some(ValidationState::Unselected) => "and t.validation_id is null",
         Some(ValidationState::Passed) => "and t.outcome = 'pass'",
@@ -525,7 +525,13 @@ pub async fn posts(pool: &PgPool, filter: &PostFilter, limit: i64) -> sqlx::Resu
                  select 1 from validation_verdicts v
                  where v.validation_id = t.validation_id and v.outcome = 'inconclusive')"
         }
-    };
+    }
+}
+
+/// A page of posts, newest window first, then newest submission; `limit + 1` rows at most
+/// so the caller knows whether a next page exists.
+pub async fn posts(pool: &PgPool, filter: &PostFilter, limit: i64) -> sqlx::Result<Vec<PostItem>> {
+    let validation_filter = validation_condition(filter.validation);
     let sql = format!(
         "select {columns}, null::float8 as rank
          from submissions s left join validation_tasks t on t.validation_id = s.validation_id
@@ -596,7 +602,8 @@ pub fn window_posts(
 }
 
 /// Full-text search: stored posts matching `query` (websearch syntax: words, "phrases",
-/// `or`, `-word`), filtered like a posts page, best first. A post's rank is its text rank
+/// `or`, `-word`), filtered like a posts page (subnet, range and validation outcome; the
+/// answer route asks for passed posts only), best first. A post's rank is its text rank
 /// times (0.5 + its score) times a validation weight: passed 1.5, unselected or pending 1,
 /// inconclusive 0.8, failed 0.1 (failed posts stay findable, at the bottom).
 pub async fn search(
@@ -616,9 +623,11 @@ pub async fn search(
            and ($2::text is null or s.subnet = $2)
            and ($3::bigint is null or s.window_index >= $3) and ($4::bigint is null or s.window_index <= $4)
            and ($5::timestamptz is null or s.accepted_at >= $5) and ($6::timestamptz is null or s.accepted_at < $6)
+           {validation_filter}
          order by rank desc, s.id desc
          limit $7",
         columns = post_columns(filter.publish_text),
+        validation_filter = validation_condition(filter.validation),
     );
     let rows = sqlx::query_as::<_, PostItem>(&sql)
         .bind(query)

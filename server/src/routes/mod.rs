@@ -82,7 +82,7 @@ impl Modify for SecuritySchemes {
         (name = "miner", description = "Submitting posts"),
         (name = "validator", description = "Checking sampled posts and reading window scores (registered validators only)"),
         (name = "chain", description = "Blocks, windows and quota"),
-        (name = "signal", description = "The signal, public: each subnet's pulse per window, posts, exports, search (no authentication; rate-limited per IP address, 429 with Retry-After)"),
+        (name = "signal", description = "The signal, public: each subnet's pulse per window, posts, exports, search, answers (no authentication; rate-limited per IP address, 429 with Retry-After)"),
         (name = "operations", description = "Health and readiness probes")
     ),
     modifiers(&SecuritySchemes)
@@ -106,6 +106,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(signal::export_csv))
         .routes(routes!(signal::posts))
         .routes(routes!(signal::search))
+        .routes(routes!(signal::answer))
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))

@@ -9,6 +9,7 @@
 
 use std::fmt::Write as _;
 
+use analyzer::chat::{ChatClient, LlmError};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
+use crate::answer::{self, Breakdown, Question, RecognisedSubnet, Reply};
 use crate::db::signal::{
     self, Bucket, MinerRow, PostFilter, PostItem, Pulse, Range, SubnetPulse, SubnetRow,
     ValidationState, WindowInfo,
@@ -786,4 +788,292 @@ pub async fn export_csv(
     window: Result<Path<u64>, PathRejection>,
 ) -> Result<Response, ApiError> {
     export(state, headers, window, Format::Csv).await
+}
+
+/// Query of an answer.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AnswerQuery {
+    /// The question, 1 to 500 characters. Subnets are recognised in it as in posts
+    /// (`sn45`, `subnet 45`, registry names and identifiers); its other words, `#hashtags`
+    /// and `@mentions` are searched for.
+    pub q: String,
+    /// Netuid or registry name of the subnet to answer about, instead of those the question
+    /// names.
+    pub subnet: Option<String>,
+    /// First window, inclusive.
+    pub from_window: Option<u64>,
+    /// Last window, inclusive.
+    pub to_window: Option<u64>,
+    /// Earliest acceptance time, inclusive (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Latest acceptance time, exclusive (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Posts to gather (default 10, at most 50).
+    pub limit: Option<u32>,
+}
+
+/// How an answer's posts were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchedBy {
+    /// Full-text search of the question's words, hashtags and mentions.
+    Text,
+    /// The subnets' newest validated posts: the question had no word to search for, or no
+    /// post matched its words.
+    Subnet,
+    /// No validated post was found.
+    None,
+}
+
+/// What became of the LLM's part of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmOutcome {
+    /// No LLM is configured (`ANSWER_LLM_BASE`): the posts and their breakdown are the answer.
+    NotConfigured,
+    /// No validated post was found, so the LLM was not asked.
+    NoPosts,
+    /// The LLM answered, citing only posts it was given.
+    Answered,
+    /// The LLM said the posts do not answer the question.
+    Declined,
+    /// The LLM failed (timeout, error status, unusable reply): `llm_error` says how.
+    Failed,
+}
+
+/// An answer from validated posts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnswerResponse {
+    /// The question as asked.
+    pub question: String,
+    /// What the question became: subnets, keywords, hashtags, mentions.
+    pub query: Question,
+    /// The full-text query searched (websearch syntax); null when the question has no
+    /// word to search for.
+    pub text_query: Option<String>,
+    /// How the posts were found.
+    pub matched_by: MatchedBy,
+    /// The validated (passed) posts gathered, one per X post, best first. Their text only
+    /// when the server publishes post text (`PUBLISH_POST_TEXT`).
+    pub posts: Vec<PostItem>,
+    /// Their sentiment.
+    pub breakdown: Breakdown,
+    /// What became of the LLM's part.
+    pub llm: LlmOutcome,
+    /// The LLM's short answer, citing post ids as `[post_id]`; null unless `llm` is
+    /// `answered`. Never written by the server itself.
+    pub answer: Option<String>,
+    /// The `post_id`s the answer cites, all among `posts`.
+    pub citations: Vec<String>,
+    /// Ids the LLM cited that it was not given; its answer was then withheld.
+    pub rejected_citations: Vec<String>,
+    /// Why the LLM gave no usable answer, when `llm` is `failed`.
+    pub llm_error: Option<String>,
+}
+
+/// Answers a question from validated posts.
+///
+/// The question becomes a query: the subnets it names (recognised as in posts: `sn45`,
+/// registry names and identifiers; or the `subnet` parameter), its keywords, `#hashtags`
+/// and `@mentions`. The posts that passed validation and match are gathered by the
+/// full-text search (ranked by text relevance, score and validation), one per X post;
+/// when none matches the words, a named subnet's newest validated posts. Without a subnet,
+/// the window range (default: the last 72 windows) spans at most 72 windows.
+///
+/// With an LLM configured, it writes a short answer citing the post ids it used; an answer
+/// citing a post it was not given, or none, is withheld. The LLM sees post text only when
+/// the server publishes it. Without an LLM, or when it fails (said in `llm_error`), the
+/// posts and their sentiment breakdown are the answer: the server never writes one itself.
+#[utoipa::path(
+    get,
+    path = "/v2/signal/answer",
+    tag = "signal",
+    params(AnswerQuery),
+    responses(
+        (status = 200, description = "The posts, their breakdown and, with an LLM, its answer", body = AnswerResponse,
+            headers(("ETag" = String, description = "Digest of the body"),
+                    ("Cache-Control" = String, description = "no-cache"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+        (status = 404, description = "No such subnet", body = ErrorBody),
+        (status = 422, description = "Invalid query, or a question with no subnet and no word to search for", body = ValidationErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Database or block source unavailable", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))
+    )
+)]
+pub async fn answer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<AnswerQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(invalid_query)?;
+    let q = query.q.trim();
+    if q.is_empty() || q.chars().count() > 500 {
+        return Err(ApiError::invalid_field("q", "1 to 500 characters"));
+    }
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "between 1 and 50"));
+    }
+    let mut question = Question::parse(q);
+    if let Some(subnet) = query.subnet.as_deref() {
+        let (netuid, name) = signal::resolve_subnet(subnet)
+            .ok_or_else(|| ApiError::NotFound(format!("no subnet {subnet:?} in the registry")))?;
+        question.subnets = vec![RecognisedSubnet {
+            netuid,
+            name: name.to_string(),
+            relevance: 1.0,
+        }];
+    }
+    let text_query = question.text_query();
+    if question.subnets.is_empty() && text_query.is_none() {
+        return Err(ApiError::invalid_field(
+            "q",
+            "the question names no subnet and no word to search for",
+        ));
+    }
+    let mut from_window = query.from_window;
+    if question.subnets.is_empty()
+        && from_window.is_none()
+        && query.to_window.is_none()
+        && query.from.is_none()
+        && query.to.is_none()
+    {
+        // Without a subnet, the widest range a search may span: the last day of windows.
+        let current = state.window()?.current_window;
+        from_window = Some(current.saturating_sub(MAX_UNFILTERED_WINDOWS as u64 - 1));
+    }
+    let subnets: Vec<Option<String>> = if question.subnets.is_empty() {
+        vec![None]
+    } else {
+        question
+            .subnets
+            .iter()
+            .map(|s| Some(s.netuid.to_string()))
+            .collect()
+    };
+    let mut filters = Vec::with_capacity(subnets.len());
+    for subnet in &subnets {
+        let mut filter = post_filter(
+            &state,
+            subnet.as_deref(),
+            from_window,
+            query.to_window,
+            query.from,
+            query.to,
+        )?;
+        filter.validation = Some(ValidationState::Passed);
+        filters.push(filter);
+    }
+    // Several miners may submit one X post: gather more rows than posts wanted, keep one
+    // row per post.
+    let rows = i64::from(limit) * 3;
+    let mut found = Vec::new();
+    if let Some(text) = &text_query {
+        for filter in &filters {
+            found.extend(signal::search(&state.db, text, filter, rows).await?);
+        }
+        found.sort_by(|a, b| {
+            b.rank
+                .unwrap_or(0.0)
+                .total_cmp(&a.rank.unwrap_or(0.0))
+                .then(b.row_id.cmp(&a.row_id))
+        });
+    }
+    let mut matched_by = MatchedBy::Text;
+    if found.is_empty() && !question.subnets.is_empty() {
+        matched_by = MatchedBy::Subnet;
+        for filter in &filters {
+            found.extend(signal::posts(&state.db, filter, rows).await?);
+        }
+        // Newest first across the subnets, as each subnet's page is.
+        found.sort_by_key(|p| std::cmp::Reverse((p.window, p.row_id)));
+    }
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|p| seen.insert(p.post_id.clone()));
+    found.truncate(limit as usize);
+    if found.is_empty() {
+        matched_by = MatchedBy::None;
+    }
+    let mut reply = AnswerResponse {
+        question: q.to_string(),
+        breakdown: Breakdown::of(&found),
+        query: question,
+        text_query,
+        matched_by,
+        posts: found,
+        llm: LlmOutcome::NotConfigured,
+        answer: None,
+        citations: Vec::new(),
+        rejected_citations: Vec::new(),
+        llm_error: None,
+    };
+    if let Some(client) = &state.answer_llm {
+        ask_llm(&state, client, &mut reply).await;
+    }
+    Ok(cached(&headers, &reply, REVALIDATE))
+}
+
+/// Fills in the LLM's part of `reply`. The LLM's own error stays in the server's log: the
+/// public reply says what kind of failure it was, not where the LLM is.
+async fn ask_llm(state: &AppState, client: &ChatClient, reply: &mut AnswerResponse) {
+    if reply.posts.is_empty() {
+        reply.llm = LlmOutcome::NoPosts;
+        return;
+    }
+    // Whatever the LLM does, the posts go out before the request's own time limit.
+    let budget = state.settings.request_timeout.mul_f64(0.75);
+    let asked = answer::ask(
+        client,
+        &reply.question,
+        &reply.posts,
+        state.settings.publish_post_text,
+    );
+    let failure = match tokio::time::timeout(budget, asked).await {
+        Ok(Ok(Reply::Answered { answer, citations })) => {
+            reply.llm = LlmOutcome::Answered;
+            reply.answer = Some(answer);
+            reply.citations = citations;
+            return;
+        }
+        Ok(Ok(Reply::Declined)) => {
+            reply.llm = LlmOutcome::Declined;
+            return;
+        }
+        Ok(Ok(Reply::Unusable {
+            reason,
+            rejected_citations,
+        })) => {
+            tracing::warn!(%reason, ?rejected_citations, "the answer LLM's reply was withheld");
+            reply.rejected_citations = rejected_citations;
+            reason
+        }
+        Ok(Err(error)) => {
+            // The full error (endpoint, body) for the operator; the reply gets its kind.
+            tracing::warn!(%error, "the answer LLM failed");
+            llm_failure(&error)
+        }
+        Err(_) => {
+            let failure = format!(
+                "the LLM did not answer within {} s",
+                budget.as_secs_f64().round()
+            );
+            tracing::warn!(%failure, "the answer LLM failed");
+            failure
+        }
+    };
+    reply.llm = LlmOutcome::Failed;
+    reply.llm_error = Some(failure);
+}
+
+/// What an LLM failure is, for the public reply.
+fn llm_failure(error: &LlmError) -> String {
+    match error {
+        LlmError::Timeout { .. } => "the LLM request timed out".into(),
+        LlmError::Status { status, .. } => format!("the LLM answered HTTP {status}"),
+        LlmError::Transport { .. } | LlmError::Client(_) => "the LLM could not be reached".into(),
+        LlmError::MalformedReply(_) => "the LLM's reply is not a chat completion".into(),
+    }
 }

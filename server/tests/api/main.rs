@@ -1,6 +1,7 @@
 //! End-to-end tests of the coordination server over real HTTP against a real PostgreSQL
 //! (one fresh database per test; see `testkit`).
 
+mod answer;
 mod auth;
 mod chain;
 mod cli;

@@ -26,6 +26,7 @@ fn every_route_and_error_status_is_documented() {
             "/v2/metagraph",
             "/v2/miners/{hotkey}",
             "/v2/scores",
+            "/v2/signal/answer",
             "/v2/signal/posts",
             "/v2/signal/search",
             "/v2/signal/subnets",
