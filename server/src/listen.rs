@@ -10,10 +10,14 @@
 //! - graceful shutdown: stop accepting, let requests in flight finish (at most
 //!   [`SHUTDOWN_GRACE`]), then close.
 //!
+//! The listening socket itself ([`bind`]) keeps a long accept queue: miners connect all at
+//! once when a window opens.
+//!
 //! Bodies are bounded separately (`PULSE_MAX_BODY_BYTES`), and a request whose handling
 //! (body read included) takes longer than `PULSE_REQUEST_TIMEOUT_SECS` is answered 503.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,13 +26,38 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
 
 use crate::metrics::Metrics;
 
 /// How long requests in flight may run after shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Connections the kernel may hold completed for the server before it accepts them (the
+/// kernel caps it at `net.core.somaxconn`, 4096 by default on Linux).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `address` with an accept queue of [`LISTEN_BACKLOG`] connections.
+///
+/// A window's opening brings every miner at once. With the queue Rust's standard library
+/// (and so `tokio::net::TcpListener::bind`) asks for, 128, a subnet's 256 miners
+/// connecting in the same instant overflowed it: the kernel dropped the surplus SYNs, and
+/// each of those miners waited for its SYN's retransmission, a full second
+/// (`pulse-bench burst`: p99 1.1 s against 0.13 s; bench/README.md).
+pub fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As std does on Unix: a restarted server may bind while old connections linger in
+    // TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -109,4 +138,33 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections that complete while nobody accepts: only the accept queue holds them.
+    /// With std's queue of 128 the rest would wait on SYN retransmissions (1 s, 3 s, 7 s,
+    /// ...) until the deadline below; with [`LISTEN_BACKLOG`] every one completes at once.
+    #[tokio::test]
+    async fn a_burst_of_connections_fits_in_the_accept_queue_without_an_accept() {
+        let listener = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut connecting = tokio::task::JoinSet::new();
+        for _ in 0..600 {
+            connecting.spawn(tokio::net::TcpStream::connect(address));
+        }
+        let all = tokio::time::timeout(Duration::from_secs(30), async {
+            let mut streams = Vec::new();
+            while let Some(joined) = connecting.join_next().await {
+                streams.push(joined.unwrap().unwrap());
+            }
+            streams
+        })
+        .await
+        .expect("every connection completes into the accept queue");
+        assert_eq!(all.len(), 600);
+        drop(listener);
+    }
 }

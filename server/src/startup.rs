@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use service::Program;
 use service::shutdown::{OnSignal, on_signal};
 use sqlx::PgPool;
-use tokio::net::TcpListener;
 
 use crate::chain::BlockSource;
 use crate::config::{
@@ -148,8 +147,7 @@ async fn serve_forever(
             BlockSource::subtensor(url, block_time, Duration::from_secs(10)).await?
         }
     };
-    let listener = TcpListener::bind(args.bind)
-        .await
+    let listener = crate::listen::bind(args.bind)
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let address = listener.local_addr()?;
     tracing::info!(
