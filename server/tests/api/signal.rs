@@ -106,6 +106,48 @@ async fn a_published_window_counts_each_post_once_and_leaves_out_failed_posts_an
 }
 
 #[tokio::test]
+async fn a_post_x_reports_missing_leaves_out_that_post_only_not_its_miners_others() {
+    let app = app_selecting_everything(1).await;
+    // Both miners lose one post each: `deleted`'s is missing on X (its author may have
+    // deleted it), `cheat`'s has inflated likes.
+    let (deleted, cheat) = (miner(), miner());
+    let lost = unique_post_id();
+    submit(&app, &deleted, lost, "talisman_ai", 1.0, 10).await;
+    submit(&app, &deleted, unique_post_id(), "talisman_ai", 0.5, 10).await;
+    let inflated = unique_post_id();
+    submit(&app, &cheat, inflated, "talisman_ai", 1.0, 900).await;
+    submit(&app, &cheat, unique_post_id(), "talisman_ai", 0.5, 10).await;
+    let v = validator(&app).await;
+    let batch = poll(&app, &v, 100).await;
+    let results: Vec<_> = batch["payloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|payload| {
+            let post_id = payload["post"]["post_id"].as_str().unwrap();
+            if post_id == lost.to_string() {
+                verdict(&v, payload, "fail", Some("post_not_found"))
+            } else if post_id == inflated.to_string() {
+                verdict(&v, payload, "fail", Some("metric_inflation_likes"))
+            } else {
+                verdict(&v, payload, "pass", None)
+            }
+        })
+        .collect();
+    assert_eq!(results.len(), 4);
+    send_results(&app, &v, results).await;
+    publish(&app, &v).await;
+
+    let talisman = row(&app, 10, "talisman_ai").await;
+    assert_eq!(talisman["submissions"], 4, "{talisman}");
+    assert_eq!(talisman["excluded_failed"], 2, "{talisman}");
+    // The cheat's passing post is left out with it; the deleted post's miner keeps its other.
+    assert_eq!(talisman["excluded_penalised"], 1, "{talisman}");
+    assert_eq!(talisman["counted_submissions"], 1, "{talisman}");
+    assert_eq!(talisman["miners"], 1, "{talisman}");
+}
+
+#[tokio::test]
 async fn a_verdict_after_publication_updates_the_window_in_the_same_commit() {
     let app = app_selecting_everything(1).await;
     let (honest, cheat) = (miner(), miner());
