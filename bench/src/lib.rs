@@ -79,34 +79,38 @@ pub async fn main(cli: Cli) -> anyhow::Result<bool> {
 
 async fn burst_command(args: &BurstArgs) -> anyhow::Result<bool> {
     let report = burst::run(args).await?;
-    let json = serde_json::to_string_pretty(&report)?;
-    match args.json.as_deref() {
-        Some(path) if path.as_os_str() == "-" => println!("{json}"),
-        Some(path) => {
-            std::fs::write(path, format!("{json}\n"))
-                .with_context(|| format!("cannot write the JSON report to {}", path.display()))?;
-            print!("{}", report.to_text());
-        }
-        None => print!("{}", report.to_text()),
-    }
-    std::io::stdout().flush()?;
+    write_report(
+        args.json.as_deref(),
+        &serde_json::to_string_pretty(&report)?,
+        &report.to_text(),
+    )?;
     Ok(report.passed())
 }
 
 async fn run_command(args: &RunArgs) -> anyhow::Result<bool> {
     let report = run::run(args).await?;
-    let json = serde_json::to_string_pretty(&report)?;
-    match args.json.as_deref() {
+    write_report(
+        args.json.as_deref(),
+        &serde_json::to_string_pretty(&report)?,
+        &report.to_text(),
+    )?;
+    Ok(report.passed())
+}
+
+/// Prints `text`, or `json` on stdout when `json_to` is `-`; with a file, writes `json`
+/// into it as well as printing `text`.
+fn write_report(json_to: Option<&std::path::Path>, json: &str, text: &str) -> anyhow::Result<()> {
+    match json_to {
         Some(path) if path.as_os_str() == "-" => println!("{json}"),
         Some(path) => {
             std::fs::write(path, format!("{json}\n"))
                 .with_context(|| format!("cannot write the JSON report to {}", path.display()))?;
-            print!("{}", report.to_text());
+            print!("{text}");
         }
-        None => print!("{}", report.to_text()),
+        None => print!("{text}"),
     }
     std::io::stdout().flush()?;
-    Ok(report.passed())
+    Ok(())
 }
 
 async fn check_command(args: &CheckArgs) -> anyhow::Result<bool> {
