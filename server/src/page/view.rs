@@ -397,7 +397,7 @@ fn standings(o: &Overview) -> Markup {
                 }
                 Some((window, rows)) => {
                     h2 { "Miners in window " (window) }
-                    p.lede { "Scores as published for window " (window) "; a failed validation multiplies a miner's reward by its penalty factor." }
+                    p.lede { "Scores as published for window " (window) ": the mean score of a miner's posts (a post found by several miners in one window is shared, a copy of an earlier window's scores 0), less what its failures of the last 12 windows cost. Penalty is the score over that mean." }
                     table #miners-table data-window=(window) {
                         thead { tr {
                             th scope="col" { "#" } th scope="col" { "Hotkey" } th scope="col" { "Score" }
