@@ -308,6 +308,31 @@ async fn three_windows_match_the_database_and_sigterm_leaves_no_process_behind()
             .any(|w| !w["scores"].as_object().unwrap().is_empty()),
         "windows were scored: {windows:?}"
     );
+    // The validator's weights land on the chain double, and a line shows them as the chain
+    // holds them: the shares of the stored u16 values, equal to the validator's weights to
+    // u16 precision, for the devnet's hotkeys.
+    let on_chain = windows
+        .iter()
+        .rev()
+        .find(|w| !w["chain"]["block"].is_null())
+        .unwrap_or_else(|| panic!("no line shows weights on chain: {windows:?}"));
+    let chain_weights = on_chain["chain"]["weights"].as_object().unwrap();
+    let sum: f64 = chain_weights.values().map(|w| w.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-9, "{on_chain}");
+    let written = windows
+        .iter()
+        .filter_map(|w| w["weights"]["weights"].as_object())
+        .collect::<Vec<_>>();
+    for (hotkey, weight) in chain_weights {
+        let weight = weight.as_f64().unwrap();
+        assert!(
+            written.iter().any(|file| file
+                .get(hotkey)
+                .and_then(serde_json::Value::as_f64)
+                .is_some_and(|w| (w - weight).abs() < 1e-3)),
+            "{hotkey} holds {weight} on chain, a weight the validator never wrote: {windows:?}"
+        );
+    }
 
     let pid = devnet.child.id().expect("running").to_string();
     let killed = Command::new("kill")
