@@ -132,14 +132,17 @@ pub async fn check_registration(args: &ValidatorArgs) -> anyhow::Result<()> {
 async fn validate(args: &ValidatorArgs, once: bool) -> anyhow::Result<ExitCode> {
     check_registration(args).await?;
     let mut validator = build_validator(args).await?;
-    if let Some(address) = args.metrics_bind {
-        service::metrics::spawn_listener("pulse-validator", address, validator.metrics()).await?;
-    }
-    // Verdicts already written stay on disk and are sent on the next start.
+    // Verdicts already written stay on disk and are sent on the next start. Listening for
+    // signals starts before the metrics listener announces itself: whoever waits for that
+    // line (a supervisor, a test) may send SIGTERM at once, and a signal that arrived before
+    // the handler would kill the process instead of stopping it.
     let shutdown = on_signal(OnSignal {
         first: "stopping after the verdicts in flight are written (press Ctrl-C again to stop now)",
         second: Some("second signal: stopping now; pending verdicts are sent on the next start"),
     });
+    if let Some(address) = args.metrics_bind {
+        service::metrics::spawn_listener("pulse-validator", address, validator.metrics()).await?;
+    }
     let totals = if once {
         validator.once(&shutdown).await?
     } else {
