@@ -34,6 +34,7 @@ use crate::conn::{Connection, Endpoint};
 use crate::keys::{self, BenchKey, PostFactory};
 use crate::plan::{Reply, Request};
 use crate::receipts::{Fate, Receipt};
+use crate::report::histogram;
 
 /// How often the server's status is read while waiting for the next window. A window is
 /// at least one block (a second with `BLOCK_TIME_SECS=1`), so 10 ms puts the burst within
@@ -304,10 +305,6 @@ pub async fn run(args: &BurstArgs) -> anyhow::Result<BurstReport> {
         check,
         stored_mismatches,
     })
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
 fn progress(args: &BurstArgs, line: &str) {

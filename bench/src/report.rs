@@ -13,7 +13,8 @@ use crate::plan::{FailureKind, Outcome, Settled};
 /// Error messages kept as examples.
 const EXAMPLES: usize = 10;
 
-fn histogram() -> Histogram<u64> {
+/// A latency histogram in microseconds (the burst's too).
+pub(crate) fn histogram() -> Histogram<u64> {
     // Microseconds from 1 µs to 10 minutes at 3 significant digits: every reply fits,
     // and recording never fails.
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")

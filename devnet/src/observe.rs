@@ -204,13 +204,6 @@ impl Observer {
             return Ok(None);
         };
         let base = format!("{}/admin/subnets/{}", chain.admin, chain.netuid);
-        let neurons = self.admin_get(&format!("{base}/neurons")).await?;
-        let hotkey_of: BTreeMap<u64, String> = neurons
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| Some((n["uid"].as_u64()?, n["hotkey"].as_str()?.to_owned())))
-            .collect();
         let stored = self.admin_get(&format!("{base}/weights")).await?;
         let mine = stored["mechanisms"][0]["weights"]
             .as_array()
@@ -220,6 +213,15 @@ impl Observer {
         let (block, weights) = match mine {
             None => (None, BTreeMap::new()),
             Some(entry) => {
+                // The uids' hotkeys, read only when there are weights to name (this is
+                // polled until the weights land).
+                let neurons = self.admin_get(&format!("{base}/neurons")).await?;
+                let hotkey_of: BTreeMap<u64, String> = neurons
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| Some((n["uid"].as_u64()?, n["hotkey"].as_str()?.to_owned())))
+                    .collect();
                 let pairs: Vec<(u64, f64)> = entry["weights"]
                     .as_array()
                     .into_iter()

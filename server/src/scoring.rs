@@ -331,6 +331,14 @@ mod tests {
     }
 
     #[test]
+    fn the_signal_leaves_out_a_missing_post_by_the_same_codes() {
+        // pulse_signal_aggregate spells the codes out in SQL: keep the two lists one.
+        let sql = include_str!("../../migrations/0013_signal_missing_posts.sql");
+        let list = MISSING_POST_CODES.map(|c| format!("'{c}'")).join(", ");
+        assert!(sql.contains(&format!("in ({list})")), "{list}");
+    }
+
+    #[test]
     fn hotkeys_submitting_a_post_in_the_same_window_share_its_score() {
         let mut shared = post("a", 5000);
         shared.credit_share = 0.5;
