@@ -391,8 +391,15 @@ impl Supervisor {
             if !child.exited_within(AFTER_KILL).await {
                 report(&format!("{} (pid {}) does not exit", child.name, child.pid));
             }
-            // A helper the child started in its group and left behind goes too.
+            // A helper the child started in its group and left behind goes too, and stop
+            // returns only once the kernel has ended it (SIGKILL is delivered, not awaited).
             child.kill_group();
+            if !group_gone_within(child.pid, AFTER_KILL).await {
+                report(&format!(
+                    "a process of {}'s group (pid {}) does not exit",
+                    child.name, child.pid
+                ));
+            }
         }
     }
 
@@ -500,8 +507,19 @@ pub async fn stop_leftovers(pids_file: &Path, timeout: Duration) -> anyhow::Resu
 /// Waits until `pid` no longer runs, at most `limit`: it is not the devnet's child, so
 /// there is no exit to wait for, only `/proc` to look at.
 async fn gone_within(pid: u32, limit: Duration) -> bool {
+    gone_while(|| procfs::is_running(pid), limit).await
+}
+
+/// Waits until no process of the process group `pgid` runs, at most `limit`; whether none
+/// does.
+async fn group_gone_within(pgid: u32, limit: Duration) -> bool {
+    gone_while(|| !procfs::running_in_groups(&[pgid]).is_empty(), limit).await
+}
+
+/// Polls `running` until it is false, at most `limit`; whether it became false.
+async fn gone_while(running: impl Fn() -> bool, limit: Duration) -> bool {
     let start = Instant::now();
-    while procfs::is_running(pid) {
+    while running() {
         if start.elapsed() >= limit {
             return false;
         }
